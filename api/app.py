@@ -1,0 +1,69 @@
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from flask import Flask, jsonify
+from flask_smorest import Api
+from sqlalchemy import text
+
+from api.config import Settings
+from api.db import db, init_db
+from api.errors import http_error, register_error_handlers
+from api.jsonio import ApiJSONProvider
+from engine.deploy.specs import SpecCache
+from engine.instances.runner import EngineContext
+
+
+class JsonErrorApi(Api):
+    """flask-smorest with our error shape instead of its own."""
+
+    def handle_http_exception(self, error: Any) -> Any:
+        return http_error(error)
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    settings = Settings.from_env(config)
+    app = Flask(__name__, instance_path=str(settings.instance_dir), static_folder=None)
+    app.json = ApiJSONProvider(app)
+    app.config.update(
+        SECRET_KEY=settings.secret_key,
+        TESTING=settings.testing,
+        TOKEN_MAX_AGE=settings.token_max_age,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        PERMANENT_SESSION_LIFETIME=dt.timedelta(seconds=settings.token_max_age),
+        MAX_CONTENT_LENGTH=16 * 1024 * 1024,
+        API_TITLE="新能源审批平台 API / New-energy approvals API",
+        API_VERSION="v1",
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX="/api",
+        OPENAPI_JSON_PATH="openapi.json",
+        OPENAPI_SWAGGER_UI_PATH="docs",
+        OPENAPI_SWAGGER_UI_URL="https://cdn.jsdelivr.net/npm/swagger-ui-dist/",
+    )
+    app.config.update({k: v for k, v in (config or {}).items() if k.isupper()})
+    app.extensions["settings"] = settings
+    if settings.testing:
+        from engine.org.service import use_fast_password_hashing
+
+        use_fast_password_hashing()
+    app.extensions["engine_ctx"] = EngineContext(spec_cache=SpecCache(), script_time_limit=settings.script_time_limit)
+    init_db(app, settings.database_url)
+
+    api = JsonErrorApi(app)
+    from api.views import auth, instances, models, tasks
+
+    for module in (auth, models, instances, tasks):
+        api.register_blueprint(module.blp)
+    register_error_handlers(app)
+
+    @app.get("/healthz")
+    def healthz() -> Any:
+        db().execute(text("SELECT 1"))
+        return jsonify({"status": "ok"})
+
+    from api.cli import register_cli
+
+    register_cli(app)
+    return app

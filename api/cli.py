@@ -1,0 +1,114 @@
+"""Flask CLI: init-db, seed-demo, processes deploy|test, audit verify."""
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+from flask import Flask, current_app
+from flask.cli import AppGroup
+from sqlalchemy import select
+
+from api.config import Settings
+
+
+def _settings() -> Settings:
+    return current_app.extensions["settings"]  # type: ignore[no-any-return]
+
+
+def register_cli(app: Flask) -> None:
+    @app.cli.command("init-db")
+    def init_db() -> None:
+        """Create or upgrade the database schema (Alembic migrations)."""
+        from engine.migrate import upgrade
+
+        url = _settings().database_url
+        if url.startswith("sqlite:///"):
+            Path(url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
+        upgrade(url)
+        click.echo("database is at the newest schema")
+
+    @app.cli.command("seed-demo")
+    def seed_demo_cmd() -> None:
+        """Create the demo organisation; password from DEMO_PASSWORD (default: demo)."""
+        from engine.org.demo import seed_demo
+
+        password = os.environ.get("DEMO_PASSWORD", "demo")
+        with current_app.extensions["db_sessions"]() as session, session.begin():
+            users = seed_demo(session, password)
+        click.echo(f"demo users (password: {'$DEMO_PASSWORD' if 'DEMO_PASSWORD' in os.environ else 'demo'}):")
+        for u in users:
+            click.echo(f"  {u.username:<18} {u.display_name:<8} {u.region:<6} {u.role}")
+
+    processes = AppGroup("processes", help="Deploy and test the process models.")
+    app.cli.add_command(processes)
+
+    @processes.command("deploy")
+    @click.argument("directory", required=False, type=click.Path(exists=True, file_okay=False, path_type=Path))
+    def deploy_cmd(directory: Path | None) -> None:
+        """Deploy every model under DIRECTORY (default: PROCESSES_DIR) as new versions where changed."""
+        from engine.deploy.service import deploy_directory
+
+        root = directory or _settings().processes_dir
+        with current_app.extensions["db_sessions"]() as session, session.begin():
+            report = deploy_directory(session, root, actor="cli")
+        for model_id, number in report.deployed:
+            click.echo(f"deployed  {model_id} v{number}")
+        for model_id in report.unchanged:
+            click.echo(f"unchanged {model_id}")
+        for model_id, exc in report.failed.items():
+            click.echo(f"FAILED    {model_id}: {exc.message}", err=True)
+            for e in exc.errors[1:]:
+                click.echo(f"          {e.file}:{e.line or ''} {e.element_id or ''} {e.message}", err=True)
+        if report.failed:
+            sys.exit(1)
+
+    @processes.command("test")
+    @click.argument("path", required=False, type=click.Path(exists=True, path_type=Path))
+    def test_cmd(path: Path | None) -> None:
+        """Run the BPMN unit tests (test_*.json) below PATH; ends with 'N passed, M failed'."""
+        from engine.testing import run_tests
+
+        root = _settings().processes_dir
+        target = (path or root).resolve()
+        if not target.is_relative_to(root):
+            root = target if target.is_dir() else target.parent
+
+        def show(r: object) -> None:
+            from engine.testing import CaseResult
+
+            assert isinstance(r, CaseResult)
+            mark = "PASS" if r.passed else "FAIL"
+            click.echo(f"{mark} {r.file} :: {r.name}" + (f"\n     {r.message}" if r.message else ""))
+
+        report = run_tests(target, root, progress=show)
+        click.echo(f"{report.passed} passed, {report.failed} failed")
+        sys.exit(0 if report.failed == 0 and report.passed > 0 else 1)
+
+    audit = AppGroup("audit", help="Check the audit log.")
+    app.cli.add_command(audit)
+
+    @audit.command("verify")
+    def audit_verify() -> None:
+        """Recompute every hash chain; name each changed, missing, inserted or reordered event."""
+        with current_app.extensions["db_sessions"]() as session:
+            problems, chains = _verify_all(session)
+        for p in problems:
+            click.echo(f"{p.chain} seq {p.seq}: {p.problem}", err=True)
+        click.echo(f"{len(chains)} chains checked, {len(problems)} problems")
+        sys.exit(1 if problems else 0)
+
+
+def _verify_all(session: Any) -> tuple[list[Any], list[str]]:
+    from engine.audit.models import AuditEvent, AuditHead
+    from engine.audit.service import verify_chain
+    from engine.instances.models import ProcessInstance
+
+    heads = {f"instance:{i}": h for i, h in session.execute(select(ProcessInstance.id, ProcessInstance.audit_head))}
+    heads.update({c: h for c, h in session.execute(select(AuditHead.chain, AuditHead.hash))})
+    chains = sorted(set(heads) | set(session.execute(select(AuditEvent.chain).distinct()).scalars()))
+    with click.progressbar(chains, label="verifying chains") as bar:
+        problems = [p for chain in bar for p in verify_chain(session, chain, heads.get(chain))]
+    return problems, chains

@@ -1,0 +1,185 @@
+"""marshmallow schemas of the REST API: what clients send and what they get back."""
+from __future__ import annotations
+
+from marshmallow import EXCLUDE, Schema, fields, validate
+
+
+class StrictSchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+
+class ErrorSchema(Schema):
+    error = fields.Dict()
+
+
+class LoginIn(StrictSchema):
+    username = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    password = fields.String(required=True, validate=validate.Length(min=1, max=200), load_only=True)
+
+
+class UserOut(Schema):
+    id = fields.Integer()
+    username = fields.String()
+    display_name = fields.String()
+    email = fields.String()
+    region = fields.String()
+    department = fields.String()
+    groups = fields.List(fields.String(), attribute="group_names")
+    manager = fields.Function(lambda u: u.manager.username if u.manager else None)
+    locale = fields.String()
+
+
+class LoginOut(Schema):
+    token = fields.String()
+    user = fields.Nested(UserOut)
+
+
+class PageArgs(StrictSchema):
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=200))
+
+
+class VersionOut(Schema):
+    number = fields.Integer()
+    content_hash = fields.String()
+    primary_process_id = fields.String()
+    deployed_by = fields.String()
+    deployed_at = fields.DateTime()
+
+
+class ProcessModelSummaryOut(Schema):
+    id = fields.String()
+    display_name = fields.String()
+    description = fields.String()
+    group = fields.String(attribute="group_path")
+    latest_version = fields.Nested(VersionOut, allow_none=True)
+    versions = fields.List(fields.Nested(VersionOut))
+    primary_process_id = fields.String(allow_none=True)
+    primary_file_name = fields.String(allow_none=True)
+
+
+class ProcessModelOut(ProcessModelSummaryOut):
+    files = fields.Dict(keys=fields.String(), values=fields.String())
+
+
+class DeploymentIn(StrictSchema):
+    files = fields.Dict(keys=fields.String(validate=validate.Length(min=1, max=255)), values=fields.String(),
+                        required=True)
+
+
+class StartIn(StrictSchema):
+    process_model_id = fields.String(required=True, validate=validate.Length(min=1, max=255))
+    data = fields.Dict(load_default=dict)
+
+
+class InstanceListArgs(PageArgs):
+    status = fields.String()
+    process = fields.String()
+    region = fields.String()
+    initiator = fields.String()
+    metadata = fields.String(metadata={"description": "key:value[,key:value] on extracted metadata"})
+    sort = fields.String(load_default="-created")
+
+
+class TaskOut(Schema):
+    id = fields.Integer()
+    name = fields.String()
+    bpmn_id = fields.String()
+    lane = fields.String(allow_none=True)
+    status = fields.String()
+    process_instance_id = fields.Integer(attribute="instance_id")
+    process_model_id = fields.String(attribute="model_id")
+    region = fields.String()
+    assignee = fields.String(allow_none=True)
+    due_at = fields.DateTime(allow_none=True)
+    sla_state = fields.String(allow_none=True)
+    created_at = fields.DateTime()
+    completed_at = fields.DateTime(allow_none=True)
+    completed_by = fields.String(allow_none=True)
+    process_title = fields.String()
+    metadata = fields.Dict()
+    candidate_users = fields.List(fields.String())
+    candidate_groups = fields.List(fields.String())
+
+
+class TaskDetailOut(TaskOut):
+    form = fields.Dict()
+    data = fields.Dict()
+    instructions = fields.String(allow_none=True)
+    allowed_actions = fields.List(fields.String())
+
+
+class TaskListArgs(PageArgs):
+    scope = fields.String(load_default="mine", validate=validate.OneOf(["mine", "group", "all"]))
+    status = fields.String(load_default="open", validate=validate.OneOf(["open", "completed", "cancelled", "any"]))
+    process_instance_id = fields.Integer()
+    process = fields.String()
+    q = fields.String(validate=validate.Length(max=200))
+    region = fields.String()
+    metadata = fields.String()
+    sort = fields.String(load_default="-created")
+
+
+class CompleteIn(StrictSchema):
+    data = fields.Dict(load_default=dict)
+
+
+class WithdrawIn(StrictSchema):
+    reason = fields.String(load_default="", validate=validate.Length(max=2000))
+
+
+class AuditEventOut(Schema):
+    seq = fields.Integer()
+    at = fields.DateTime()
+    actor = fields.String()
+    type = fields.String()
+    task_guid = fields.String(allow_none=True)
+    bpmn_id = fields.String(allow_none=True)
+    data = fields.Dict()
+    prev_hash = fields.String()
+    hash = fields.String()
+
+
+class InstanceOut(Schema):
+    id = fields.Integer()
+    process_model_id = fields.String(attribute="model_id")
+    process_id = fields.String()
+    version = fields.Integer()
+    title = fields.String()
+    status = fields.String()
+    initiator = fields.String()
+    region = fields.String()
+    metadata = fields.Dict(attribute="meta")
+    error = fields.Dict(allow_none=True)
+    created_at = fields.DateTime()
+    updated_at = fields.DateTime()
+    completed_at = fields.DateTime(allow_none=True)
+
+
+class InstanceDetailOut(InstanceOut):
+    data = fields.Dict()
+    tasks = fields.List(fields.Nested(TaskOut))
+    timeline = fields.List(fields.Nested(AuditEventOut))
+
+
+def page_schema(item: type[Schema], name: str) -> type[Schema]:
+    return Schema.from_dict({
+        "items": fields.List(fields.Nested(item)), "total": fields.Integer(), "page": fields.Integer(),
+        "per_page": fields.Integer(),
+    }, name=name)
+
+
+def parse_metadata_filter(raw: str | None) -> dict[str, str]:
+    """`key:value,key2:value2` -> dict; a pair without ':' is a 400 naming it."""
+    from engine.errors import BadRequest
+
+    out: dict[str, str] = {}
+    for pair in (raw or "").split(","):
+        if not pair.strip():
+            continue
+        if ":" not in pair:
+            raise BadRequest(f"metadata filter '{pair}' must be key:value")
+        k, v = pair.split(":", 1)
+        out[k.strip()] = v.strip()
+    return out

@@ -1,0 +1,55 @@
+from __future__ import annotations
+
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engine.instances.models import HumanTask, ProcessInstance
+from engine.instances.runner import EngineContext
+from engine.org.models import User
+
+
+def engine_ctx() -> EngineContext:
+    return current_app.extensions["engine_ctx"]  # type: ignore[no-any-return]
+
+
+def model_id_from_path(raw: str) -> str:
+    """Model ids are paths; in URLs '/' is written ':' (the spiff-arena convention)."""
+    return raw.replace(":", "/")
+
+
+def usernames(session: Session, ids: set[int | None]) -> dict[int, str]:
+    wanted = {i for i in ids if i is not None}
+    if not wanted:
+        return {}
+    return dict(session.execute(select(User.id, User.username).where(User.id.in_(wanted))).all())
+
+
+def task_dict(row: HumanTask, instance: ProcessInstance, names: dict[int, str], candidates: list[str]) -> dict[str, Any]:
+    users = [names.get(int(p[5:]), p[5:]) for p in candidates if p.startswith("user:")]
+    groups = [p[6:] for p in candidates if p.startswith("group:")]
+    return {
+        "id": row.id, "name": row.name, "bpmn_id": row.bpmn_id, "lane": row.lane, "status": row.status,
+        "instance_id": row.instance_id, "model_id": row.model_id, "region": row.region,
+        "assignee": names.get(row.assignee_id) if row.assignee_id else None,
+        "due_at": row.due_at, "sla_state": row.sla_state, "created_at": row.created_at,
+        "completed_at": row.completed_at,
+        "completed_by": names.get(row.completed_by_id) if row.completed_by_id else None,
+        "process_title": instance.title, "metadata": instance.meta or {},
+        "candidate_users": users, "candidate_groups": groups,
+    }
+
+
+def task_rows_to_dicts(session: Session, pairs: list[tuple[HumanTask, ProcessInstance]]) -> list[dict[str, Any]]:
+    from engine.instances.inbox import candidates_of
+
+    cands = candidates_of(session, [t.id for t, _ in pairs])
+    ids: set[int | None] = set()
+    for t, _ in pairs:
+        ids |= {t.assignee_id, t.completed_by_id}
+    for principals in cands.values():
+        ids |= {int(p[5:]) for p in principals if p.startswith("user:")}
+    names = usernames(session, ids)
+    return [task_dict(t, i, names, cands[t.id]) for t, i in pairs]

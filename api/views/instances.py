@@ -1,0 +1,125 @@
+from __future__ import annotations
+
+from typing import Any
+
+from flask_smorest import Blueprint
+from sqlalchemy import select
+
+from api.auth import login_required, require_user
+from api.db import db
+from api.schemas import (
+    AuditEventOut,
+    InstanceDetailOut,
+    InstanceListArgs,
+    InstanceOut,
+    StartIn,
+    WithdrawIn,
+    page_schema,
+    parse_metadata_filter,
+)
+from api.views.common import engine_ctx, model_id_from_path, task_rows_to_dicts, usernames
+from engine.audit.models import AuditEvent
+from engine.deploy.models import ModelVersion
+from engine.instances import service
+from engine.instances.inbox import list_instances
+from engine.instances.models import HumanTask, ProcessInstance
+from engine.instances.runner import workflow_data
+from engine.instances.state import load_state
+
+blp = Blueprint("process_instances", __name__, url_prefix="/api/v1", description="Requests (process instances)")
+
+
+def instance_dict(instance: ProcessInstance, initiator: str, version: int | None = None) -> dict[str, Any]:
+    return {
+        "id": instance.id, "model_id": instance.model_id, "process_id": instance.process_id,
+        "version": version, "title": instance.title, "status": instance.status, "initiator": initiator,
+        "region": instance.region, "meta": instance.meta or {}, "error": instance.error,
+        "created_at": instance.created_at, "updated_at": instance.updated_at, "completed_at": instance.completed_at,
+    }
+
+
+def _timeline(instance_id: int) -> list[AuditEvent]:
+    return list(db().execute(select(AuditEvent).where(AuditEvent.chain == f"instance:{instance_id}")
+                             .order_by(AuditEvent.seq)).scalars())
+
+
+def detail(instance: ProcessInstance) -> dict[str, Any]:
+    session = db()
+    version = session.get(ModelVersion, instance.version_id)
+    names = usernames(session, {instance.initiator_id})
+    out = instance_dict(instance, names.get(instance.initiator_id, ""), version.number if version else None)
+    tasks = session.execute(select(HumanTask, ProcessInstance).join(ProcessInstance, ProcessInstance.id == HumanTask.instance_id)
+                            .where(HumanTask.instance_id == instance.id).order_by(HumanTask.id)).all()
+    out["tasks"] = task_rows_to_dicts(session, list(tasks))
+    parsed = service.parsed_version(session, engine_ctx(), instance.version_id)
+    out["data"] = workflow_data(load_state(instance.state, parsed, None))
+    out["timeline"] = _timeline(instance.id)
+    return out
+
+
+@blp.route("/process-instances", methods=["POST"])
+@login_required
+@blp.arguments(StartIn)
+@blp.response(201, InstanceDetailOut)
+def start(body: dict[str, Any]) -> dict[str, Any]:
+    """Start a request on the newest version of a model; `data` is optional initial data."""
+    session = db()
+    step = service.start_instance(session, engine_ctx(), model_id=model_id_from_path(body["process_model_id"]),
+                                  actor=require_user(), data=body.get("data"))
+    session.commit()
+    return detail(step.instance)
+
+
+@blp.route("/process-instances")
+@login_required
+@blp.arguments(InstanceListArgs, location="query")
+@blp.response(200, page_schema(InstanceOut, "InstancePage"))
+def list_view(args: dict[str, Any]) -> dict[str, Any]:
+    """Requests the caller may see, filtered by status (comma list), process, region, initiator, metadata."""
+    page = list_instances(
+        db(), require_user(), status=args.get("status"), model_id=model_id_from_path(args["process"]) if args.get("process") else None,
+        region=args.get("region"), initiator=args.get("initiator"), metadata=parse_metadata_filter(args.get("metadata")),
+        sort=args["sort"], page=args["page"], per_page=args["per_page"],
+    )
+    return {"items": [instance_dict(i, u) for i, u in page.items], "total": page.total, "page": page.page,
+            "per_page": page.per_page}
+
+
+@blp.route("/process-instances/<int:instance_id>")
+@login_required
+@blp.response(200, InstanceDetailOut)
+def get_one(instance_id: int) -> dict[str, Any]:
+    """Status, data, tasks and timeline of one request."""
+    return detail(service.get_instance(db(), require_user(), instance_id))
+
+
+@blp.route("/process-instances/<int:instance_id>/withdraw", methods=["POST"])
+@login_required
+@blp.arguments(WithdrawIn)
+@blp.response(200, InstanceDetailOut)
+def withdraw(body: dict[str, Any], instance_id: int) -> dict[str, Any]:
+    """The initiator withdraws (撤回) a request that is not finished."""
+    session = db()
+    step = service.withdraw(session, engine_ctx(), instance_id=instance_id, actor=require_user(), reason=body["reason"])
+    session.commit()
+    return detail(step.instance)
+
+
+@blp.route("/process-instances/<int:instance_id>/retry", methods=["POST"])
+@login_required
+@blp.response(200, InstanceDetailOut)
+def retry(instance_id: int) -> dict[str, Any]:
+    """An administrator re-runs a request in `error` after fixing its cause."""
+    session = db()
+    step = service.retry(session, engine_ctx(), instance_id=instance_id, actor=require_user())
+    session.commit()
+    return detail(step.instance)
+
+
+@blp.route("/process-instances/<int:instance_id>/audit")
+@login_required
+@blp.response(200, AuditEventOut(many=True))
+def audit(instance_id: int) -> list[AuditEvent]:
+    """The request's hash-chained audit events, oldest first."""
+    service.get_instance(db(), require_user(), instance_id)
+    return _timeline(instance_id)

@@ -1,0 +1,38 @@
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import BigInteger, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from engine.db import Base, JSONType, UTCDateTime
+
+
+class AuditEvent(Base):
+    """One action. `hash = sha256(prev_hash || canonical_json(event))`, chained per `chain`
+    (`instance:<id>` for a request, `system` for deployments, logins and admin changes)."""
+
+    __tablename__ = "audit_event"
+    __table_args__ = (UniqueConstraint("chain", "seq"),)
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    chain: Mapped[str] = mapped_column(String(64))
+    seq: Mapped[int] = mapped_column(Integer)
+    instance_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    actor: Mapped[str] = mapped_column(String(100))
+    type: Mapped[str] = mapped_column(String(50))
+    task_guid: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    bpmn_id: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    data: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class AuditHead(Base):
+    """Head of chains that have no instance row to carry it (the `system` chain)."""
+
+    __tablename__ = "audit_head"
+    chain: Mapped[str] = mapped_column(String(64), primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, default=0)
+    hash: Mapped[str] = mapped_column(String(64), default="")

@@ -1,0 +1,1 @@
+"""Process instances: starting, advancing, persisting workflow state, and the human-task projection."""

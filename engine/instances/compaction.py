@@ -1,0 +1,90 @@
+"""Keep the task tree shallow so long loops cost the same per step.
+
+SpiffWorkflow keeps every finished task; a request sent back and resubmitted N times grows a
+tree N loops deep. Its task iterator stops descending at depth 1000 (BpmnTaskIterator's
+max_depth), so after ~250 loops READY tasks become invisible and the workflow stalls without an
+error, and before that every step walks the whole history. The history we need lives in the
+audit log, so we cut finished ancestors above the live part of the tree, keeping a margin for
+send-back and for joins that look at recent siblings."""
+from __future__ import annotations
+
+from typing import Any
+
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.util.task import TaskState
+
+KEEP_ANCESTORS = 60  # finished tasks kept above the live frontier (several loop iterations)
+COMPACT_AT = 2 * KEEP_ANCESTORS
+
+
+def _live_subtrees(root: Any, workflow: Any) -> set[Any]:
+    """Ids of tasks whose subtree holds an unfinished task or an active subprocess (iterative)."""
+    subprocesses = workflow.top_workflow.subprocesses if hasattr(workflow, "top_workflow") else {}
+    order, stack = [], [root]
+    while stack:
+        t = stack.pop()
+        order.append(t)
+        stack.extend(t.children)
+    live: set[Any] = set()
+    for t in reversed(order):  # children before parents
+        sp = subprocesses.get(t.id)
+        if (not t.has_state(TaskState.FINISHED_MASK)) or (sp is not None and not sp.completed) \
+                or any(c.id in live for c in t.children):
+            live.add(t.id)
+    return live
+
+
+def _chain_length(root: Any) -> int:
+    n, t = 0, root
+    while len(t._children) == 1 and t.has_state(TaskState.FINISHED_MASK):
+        n += 1
+        t = t.children[0]
+    return n
+
+
+def compact_workflow(wf: Any, keep: int = KEEP_ANCESTORS) -> int:
+    """Re-root one (sub)workflow's tree below its finished prefix. Returns tasks dropped."""
+    root = wf.task_tree
+    if _chain_length(root) < keep + COMPACT_AT - KEEP_ANCESTORS and len(wf.tasks) < 4 * COMPACT_AT:
+        return 0
+    live = _live_subtrees(root, wf)
+    # Walk down while exactly one child is live and the node itself is finished: that path is history.
+    path = [root]
+    node = root
+    while node.has_state(TaskState.FINISHED_MASK):
+        live_children = [c for c in node.children if c.id in live]
+        if len(live_children) != 1:
+            break
+        node = live_children[0]
+        path.append(node)
+    if len(path) <= keep + 1:
+        return 0
+    new_root = path[-(keep + 1)]
+    keep_ids = set()
+    stack = [new_root]
+    while stack:
+        t = stack.pop()
+        keep_ids.add(t.id)
+        stack.extend(t.children)
+    dropped = [tid for tid in wf.tasks if tid not in keep_ids]
+    top = getattr(wf, "top_workflow", wf)
+    for tid in dropped:
+        if tid in top.subprocesses:
+            top.delete_subprocess(wf.tasks[tid])
+    data = new_root.data  # a root task serializes its full data, so nothing is lost from it
+    for tid in dropped:
+        del wf.tasks[tid]
+    new_root._parent = None
+    new_root.data = data
+    wf.task_tree = new_root
+    if wf.last_task is not None and wf.last_task.id not in keep_ids:
+        wf.last_task = None
+    return len(dropped)
+
+
+def compact(wf: BpmnWorkflow, keep: int = KEEP_ANCESTORS) -> int:
+    dropped = compact_workflow(wf, keep)
+    for sp in list(wf.subprocesses.values()):
+        if not sp.completed:
+            dropped += compact_workflow(sp, keep)
+    return dropped

@@ -1,0 +1,126 @@
+"""Task and instance listings straight from the projected rows (no workflow is deserialized)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Select, and_, exists, func, or_, select
+from sqlalchemy.orm import Session
+
+from engine.errors import BadRequest
+from engine.instances import access
+from engine.instances.models import HumanTask, InstanceMetadata, ProcessInstance, TaskCandidate
+from engine.org.models import User
+
+TASK_SORTS = {
+    "created": HumanTask.created_at.asc(), "-created": HumanTask.created_at.desc(),
+    "due": HumanTask.due_at.asc(), "-due": HumanTask.due_at.desc(),
+    "name": HumanTask.name.asc(), "-name": HumanTask.name.desc(),
+}
+INSTANCE_SORTS = {
+    "created": ProcessInstance.created_at.asc(), "-created": ProcessInstance.created_at.desc(),
+    "updated": ProcessInstance.updated_at.asc(), "-updated": ProcessInstance.updated_at.desc(),
+}
+
+
+@dataclass
+class Page:
+    items: list[Any]
+    total: int
+    page: int
+    per_page: int
+
+
+def _paged(session: Session, q: Select[Any], page: int, per_page: int, order: Any) -> Page:
+    if page < 1 or not 1 <= per_page <= 200:
+        raise BadRequest("page must be >= 1 and per_page between 1 and 200")
+    total = session.execute(select(func.count()).select_from(q.order_by(None).subquery())).scalar_one()
+    rows = session.execute(q.order_by(order).limit(per_page).offset((page - 1) * per_page)).all()
+    return Page(list(rows), total, page, per_page)
+
+
+def _metadata_filter(model: Any, metadata: dict[str, str]) -> list[Any]:
+    return [
+        exists().where(InstanceMetadata.instance_id == model, InstanceMetadata.key == k, InstanceMetadata.value == v)
+        for k, v in metadata.items()
+    ]
+
+
+def list_tasks(
+    session: Session, user: User, *, scope: str = "mine", status: str = "open", instance_id: int | None = None,
+    q: str | None = None, region: str | None = None, model_id: str | None = None,
+    metadata: dict[str, str] | None = None, sort: str = "-created", page: int = 1, per_page: int = 20,
+) -> Page:
+    if sort not in TASK_SORTS:
+        raise BadRequest(f"sort must be one of {', '.join(TASK_SORTS)}")
+    stmt = select(HumanTask, ProcessInstance).join(ProcessInstance, ProcessInstance.id == HumanTask.instance_id)
+    principals = access.principals_of(user)
+    candidate = exists().where(TaskCandidate.task_id == HumanTask.id, TaskCandidate.principal.in_(principals))
+    if scope == "mine":
+        if status == "completed":
+            stmt = stmt.where(HumanTask.completed_by_id == user.id)
+        else:
+            direct = exists().where(TaskCandidate.task_id == HumanTask.id, TaskCandidate.principal == f"user:{user.id}")
+            stmt = stmt.where(or_(HumanTask.assignee_id == user.id, and_(HumanTask.assignee_id.is_(None), direct)))
+    elif scope == "group":
+        group_principals = [p for p in principals if p.startswith("group:")]
+        stmt = stmt.where(HumanTask.assignee_id.is_(None), exists().where(
+            TaskCandidate.task_id == HumanTask.id, TaskCandidate.principal.in_(group_principals)))
+    elif scope == "all":
+        scope_filter = access.instance_scope(user)
+        if scope_filter is not None:
+            stmt = stmt.where(or_(scope_filter, candidate))
+    else:
+        raise BadRequest("scope must be mine, group or all")
+    if status in ("open", "completed", "cancelled"):
+        stmt = stmt.where(HumanTask.status == status)
+    elif status != "any":
+        raise BadRequest("status must be open, completed, cancelled or any")
+    if instance_id is not None:
+        stmt = stmt.where(HumanTask.instance_id == instance_id)
+    if region:
+        stmt = stmt.where(HumanTask.region == region)
+    if model_id:
+        stmt = stmt.where(HumanTask.model_id == model_id)
+    if q:
+        like = f"%{q}%"
+        stmt = stmt.where(or_(HumanTask.name.ilike(like), ProcessInstance.title.ilike(like),
+                              exists().where(InstanceMetadata.instance_id == HumanTask.instance_id,
+                                             InstanceMetadata.value.ilike(like))))
+    for cond in _metadata_filter(HumanTask.instance_id, metadata or {}):
+        stmt = stmt.where(cond)
+    return _paged(session, stmt, page, per_page, TASK_SORTS[sort])
+
+
+def list_instances(
+    session: Session, user: User, *, status: str | None = None, model_id: str | None = None,
+    region: str | None = None, initiator: str | None = None, metadata: dict[str, str] | None = None,
+    sort: str = "-created", page: int = 1, per_page: int = 20,
+) -> Page:
+    if sort not in INSTANCE_SORTS:
+        raise BadRequest(f"sort must be one of {', '.join(INSTANCE_SORTS)}")
+    stmt = select(ProcessInstance, User.username).join(User, User.id == ProcessInstance.initiator_id)
+    scope_filter = access.instance_scope(user)
+    if scope_filter is not None:
+        stmt = stmt.where(scope_filter)
+    if status:
+        stmt = stmt.where(ProcessInstance.status.in_(status.split(",")))
+    if model_id:
+        stmt = stmt.where(ProcessInstance.model_id == model_id)
+    if region:
+        stmt = stmt.where(ProcessInstance.region == region)
+    if initiator:
+        stmt = stmt.where(User.username == initiator)
+    for cond in _metadata_filter(ProcessInstance.id, metadata or {}):
+        stmt = stmt.where(cond)
+    return _paged(session, stmt, page, per_page, INSTANCE_SORTS[sort])
+
+
+def candidates_of(session: Session, task_ids: list[int]) -> dict[int, list[str]]:
+    out: dict[int, list[str]] = {i: [] for i in task_ids}
+    if task_ids:
+        for tid, principal in session.execute(
+            select(TaskCandidate.task_id, TaskCandidate.principal).where(TaskCandidate.task_id.in_(task_ids))
+        ):
+            out[tid].append(principal)
+    return out

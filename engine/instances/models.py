@@ -1,0 +1,108 @@
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from engine.db import Base, JSONType, UTCDateTime, utcnow
+
+RUNNING, WAITING, COMPLETE, WITHDRAWN, TERMINATED, ERROR = (
+    "running", "waiting", "complete", "withdrawn", "terminated", "error",
+)
+FINISHED_STATUSES = (COMPLETE, WITHDRAWN, TERMINATED)
+
+
+class ProcessInstance(Base):
+    __tablename__ = "process_instance"
+    __table_args__ = (
+        Index("ix_instance_region_status", "region", "status"),
+        Index("ix_instance_model_status", "model_id", "status"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    model_id: Mapped[str] = mapped_column(ForeignKey("process_model.id"))
+    version_id: Mapped[int] = mapped_column(ForeignKey("model_version.id"))
+    process_id: Mapped[str] = mapped_column(String(255))
+    title: Mapped[str] = mapped_column(String(500), default="")
+    status: Mapped[str] = mapped_column(String(20), default=RUNNING)
+    initiator_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"), index=True)
+    region: Mapped[str] = mapped_column(String(32))
+    # SpiffWorkflow's serialization without the spec (specs live once per ModelVersion).
+    state: Mapped[str] = mapped_column(Text)
+    lock_version: Mapped[int] = mapped_column(Integer, default=1)
+    meta: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    error: Mapped[dict[str, Any] | None] = mapped_column(JSONType, nullable=True)
+    audit_seq: Mapped[int] = mapped_column(Integer, default=0)
+    audit_head: Mapped[str] = mapped_column(String(64), default="")
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    completed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+    # SQLAlchemy adds `WHERE lock_version = :seen` to every UPDATE and raises StaleDataError
+    # when another writer got there first: a lost race becomes HTTP 409, never an overwrite.
+    __mapper_args__ = {"version_id_col": lock_version}
+
+
+class InstanceMetadata(Base):
+    """Values copied from task data by `metadata_extraction_paths`, indexed for filters."""
+
+    __tablename__ = "instance_metadata"
+    __table_args__ = (Index("ix_instance_metadata_key_value", "key", "value"),)
+    instance_id: Mapped[int] = mapped_column(
+        ForeignKey("process_instance.id", ondelete="CASCADE"), primary_key=True
+    )
+    key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    value: Mapped[str] = mapped_column(String(500))
+
+
+OPEN, DONE, CANCELLED = "open", "completed", "cancelled"
+
+
+class HumanTask(Base):
+    """A READY user/manual task, projected so that inboxes never deserialize workflows."""
+
+    __tablename__ = "human_task"
+    __table_args__ = (
+        Index("ix_human_task_status_region", "status", "region"),
+        Index("ix_human_task_assignee_status", "assignee_id", "status"),
+        Index("ix_human_task_instance_status", "instance_id", "status"),
+    )
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id", ondelete="CASCADE"))
+    task_guid: Mapped[str] = mapped_column(String(36))
+    bpmn_id: Mapped[str] = mapped_column(String(255))
+    name: Mapped[str] = mapped_column(String(255))
+    lane: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    model_id: Mapped[str] = mapped_column(String(255))
+    region: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(20), default=OPEN)
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"), nullable=True)
+    due_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    sla_state: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    completed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    completed_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"), nullable=True)
+
+
+class TaskCandidate(Base):
+    """Who may act on a task: `user:<id>` or `group:<name>` (narrowed by the task's region)."""
+
+    __tablename__ = "task_candidate"
+    __table_args__ = (Index("ix_task_candidate_principal", "principal", "task_id"),)
+    task_id: Mapped[int] = mapped_column(ForeignKey("human_task.id", ondelete="CASCADE"), primary_key=True)
+    principal: Mapped[str] = mapped_column(String(200), primary_key=True)
+    # True when the group applies across regions (HQ-wide lane or group).
+    any_region: Mapped[bool] = mapped_column(default=False)
+
+
+class Timer(Base):
+    """Due times of an instance's waiting timer events, read from the workflow after each advance."""
+
+    __tablename__ = "timer"
+    __table_args__ = (UniqueConstraint("instance_id", "task_guid"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id", ondelete="CASCADE"))
+    task_guid: Mapped[str] = mapped_column(String(36))
+    bpmn_id: Mapped[str] = mapped_column(String(255))
+    due_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)

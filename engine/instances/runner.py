@@ -1,0 +1,265 @@
+"""Advancing a workflow and projecting what it is waiting for: human tasks, timers, metadata."""
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.exceptions import SpiffWorkflowException
+from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engine.deploy.models import ModelVersion
+from engine.deploy.service import db_resolver
+from engine.deploy.specs import ParsedVersion, SpecCache, parse_version
+from engine.instances.models import (
+    CANCELLED,
+    OPEN,
+    HumanTask,
+    InstanceMetadata,
+    ProcessInstance,
+    TaskCandidate,
+    Timer,
+)
+from engine.org.models import User
+from engine.org.service import find_group, get_user_by_username, group_members, manager_of, user_dict
+from engine.sandbox import SandboxedScriptEngine
+
+# Lanes that mean "whoever started the request" (the spiff-arena initiator convention).
+INITIATOR_LANES = {"发起人", "申请人", "initiator", "requester", "process initiator"}
+
+
+@dataclass
+class EngineContext:
+    """What the engine needs from its host, passed down instead of read from globals."""
+
+    spec_cache: SpecCache = field(default_factory=SpecCache)
+    script_time_limit: float = 1.0
+    clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)
+
+
+def parsed_version(session: Session, ctx: EngineContext, version_id: int) -> ParsedVersion:
+    def build() -> ParsedVersion:
+        version = session.get(ModelVersion, version_id)
+        assert version is not None
+        # Already validated at deploy time; skip the XSD pass for speed.
+        return parse_version(version.files, version.primary_process_id, db_resolver(session), validate=False)
+
+    return ctx.spec_cache.get(version_id, build)
+
+
+def script_engine_for(
+    session: Session, ctx: EngineContext, instance: ProcessInstance, actor: User | None
+) -> SandboxedScriptEngine:
+    """A sandbox whose helpers answer for this instance and this acting user."""
+    initiator_cache: dict[str, Any] = {}
+
+    def initiator() -> dict[str, Any]:
+        if not initiator_cache:
+            u = session.get(User, instance.initiator_id)
+            initiator_cache.update(user_dict(u) if u else {})
+        return dict(initiator_cache)
+
+    def current() -> dict[str, Any]:
+        return user_dict(actor) if actor else {"username": "system", "display_name": "系统", "region": instance.region}
+
+    def members(name: str, region: str | None = None) -> list[str]:
+        return [u.username for u in group_members(session, name, region)]
+
+    def manager(username: str, levels: int = 1) -> str | None:
+        m = manager_of(session, username, levels)
+        return m.username if m else None
+
+    def region(username: str) -> str | None:
+        u = get_user_by_username(session, username)
+        return u.region if u else None
+
+    helpers = {
+        "get_current_user": current,
+        "get_process_initiator_user": initiator,
+        "get_user_properties": current,
+        "get_group_members": members,
+        "manager_of": manager,
+        "region_of": region,
+        "get_instance_region": lambda: instance.region,
+    }
+    return SandboxedScriptEngine(helpers_factory=lambda _task: helpers, time_limit=ctx.script_time_limit)
+
+
+@dataclass
+class EngineFailure:
+    bpmn_id: str | None
+    task_name: str | None
+    message: str
+    line: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"bpmn_id": self.bpmn_id, "task_name": self.task_name, "message": self.message, "line": self.line}
+
+
+def failure_from(exc: Exception) -> EngineFailure:
+    spec = getattr(exc, "task_spec", None) or getattr(getattr(exc, "task", None), "task_spec", None)
+    bpmn_id = getattr(spec, "bpmn_id", None) or getattr(spec, "name", None)
+    name = getattr(spec, "bpmn_name", None) or getattr(spec, "description", None)
+    msg = str(getattr(exc, "error_msg", None) or exc)
+    notes = getattr(exc, "__notes__", None) or getattr(exc, "notes", None)
+    if notes:
+        msg = f"{msg} ({'; '.join(str(n) for n in notes)})"
+    return EngineFailure(bpmn_id, name, msg, getattr(exc, "line_number", None) or None)
+
+
+def run_engine(wf: BpmnWorkflow) -> EngineFailure | None:
+    """Run engine steps; a model error is captured (the instance goes to `error`), never raised."""
+    try:
+        wf.refresh_timers()
+        wf.do_engine_steps()
+    except SpiffWorkflowException as exc:
+        return failure_from(exc)
+    except Exception as exc:  # a bug in a helper or an unexpected engine state: still an incident
+        return EngineFailure(None, None, f"{type(exc).__name__}: {exc}")
+    return None
+
+
+def ready_human_tasks(wf: BpmnWorkflow) -> list[Any]:
+    return [t for t in wf.get_tasks(state=TaskState.READY, manual=True)]
+
+
+def spec_props(task: Any) -> dict[str, Any]:
+    return (getattr(task.task_spec, "extensions", None) or {}).get("properties") or {}
+
+
+def _principals_for(session: Session, instance: ProcessInstance, task: Any) -> list[tuple[str, bool]]:
+    lane = task.task_spec.lane
+    owners = task.data.get("lane_owners") if isinstance(task.data.get("lane_owners"), dict) else None
+    if owners and lane in owners:
+        out = []
+        for entry in owners[lane] or []:
+            entry = str(entry)
+            if entry.startswith("group:"):
+                out += _group_principals(session, instance, entry[6:])
+            else:
+                u = get_user_by_username(session, entry)
+                if u is not None:
+                    out.append((f"user:{u.id}", True))
+        return out
+    if lane is None or lane.strip().lower() in INITIATOR_LANES:
+        return [(f"user:{instance.initiator_id}", True)]
+    return _group_principals(session, instance, lane)
+
+
+def _group_principals(session: Session, instance: ProcessInstance, name: str) -> list[tuple[str, bool]]:
+    """A regional group resolves to its members in the request's region; an HQ-wide group to all
+    members; a group with nobody in that region falls back to its HQ members."""
+    group = find_group(session, name)
+    gname = group.name if group else name
+    if group is not None and group.hq_wide:
+        return [(f"group:{gname}", True)]
+    if group is not None and not group_members(session, gname, instance.region):
+        return [(f"group:{gname}@HQ", False)]
+    return [(f"group:{gname}@{instance.region}", False)]
+
+
+def project_human_tasks(
+    session: Session, instance: ProcessInstance, wf: BpmnWorkflow, *, now: dt.datetime,
+    completed_guid: str | None = None,
+) -> tuple[list[HumanTask], list[HumanTask]]:
+    """Make the open human_task rows equal the READY user/manual tasks. Returns (created, closed)."""
+    ready = {str(t.id): t for t in ready_human_tasks(wf)}
+    rows = session.execute(
+        select(HumanTask).where(HumanTask.instance_id == instance.id, HumanTask.status == OPEN)
+    ).scalars().all()
+    open_guids = {r.task_guid for r in rows}
+    closed = []
+    for r in rows:
+        if r.task_guid not in ready and r.task_guid != completed_guid:
+            r.status, r.completed_at = CANCELLED, now
+            closed.append(r)
+    created = []
+    for guid, task in ready.items():
+        if guid in open_guids:
+            continue
+        spec = task.task_spec
+        row = HumanTask(
+            instance_id=instance.id, task_guid=guid, bpmn_id=spec.bpmn_id or spec.name,
+            name=spec.bpmn_name or spec.bpmn_id or spec.name, lane=spec.lane, model_id=instance.model_id,
+            region=instance.region, status=OPEN, created_at=now,
+        )
+        session.add(row)
+        created.append((row, task))
+    if created:
+        session.flush()
+        for row, task in created:
+            for principal, any_region in dict(_principals_for(session, instance, task)).items():
+                session.add(TaskCandidate(task_id=row.id, principal=principal, any_region=any_region))
+    return [r for r, _ in created], closed
+
+
+def sync_timers(session: Session, instance: ProcessInstance, wf: BpmnWorkflow) -> None:
+    """Store the due time of every waiting timer event; drop timers no longer waiting."""
+    wanted: dict[str, tuple[str, dt.datetime]] = {}
+    for task in list(wf.event_manager.tasks.values()):
+        ed = task.task_spec.event_definition
+        if not isinstance(ed, TimerEventDefinition) or not task.has_state(TaskState.WAITING):
+            continue
+        value = ed.details(task).value
+        if isinstance(value, dict):
+            value = value.get("next")
+        if not value:
+            continue
+        due = TimerEventDefinition.get_datetime(value) if isinstance(value, str) else value
+        if due.tzinfo is None:
+            due = due.replace(tzinfo=dt.UTC)
+        wanted[str(task.id)] = (task.task_spec.bpmn_id or task.task_spec.name, due)
+    existing = {t.task_guid: t for t in session.execute(
+        select(Timer).where(Timer.instance_id == instance.id)).scalars()}
+    for guid, timer in existing.items():
+        if guid not in wanted:
+            session.delete(timer)
+        elif timer.due_at != wanted[guid][1]:
+            timer.due_at = wanted[guid][1]
+    for guid, (bpmn_id, due) in wanted.items():
+        if guid not in existing:
+            session.add(Timer(instance_id=instance.id, task_guid=guid, bpmn_id=bpmn_id, due_at=due))
+
+
+def _lookup(data: Any, path: str) -> Any:
+    for part in path.split("."):
+        if isinstance(data, dict) and part in data:
+            data = data[part]
+        else:
+            return None
+    return data
+
+
+def extract_metadata(
+    session: Session, instance: ProcessInstance, data: dict[str, Any], paths: list[dict[str, str]]
+) -> None:
+    """Copy `metadata_extraction_paths` values into indexed rows (strings, 500 chars max)."""
+    meta = dict(instance.meta or {})
+    for p in paths:
+        value = _lookup(data, p["path"])
+        if value is None or isinstance(value, (dict, list)):
+            continue
+        text = str(value)[:500]
+        if meta.get(p["key"]) != text:
+            meta[p["key"]] = text
+            row = session.get(InstanceMetadata, (instance.id, p["key"]))
+            if row is None:
+                session.add(InstanceMetadata(instance_id=instance.id, key=p["key"], value=text))
+            else:
+                row.value = text
+    instance.meta = meta
+
+
+def workflow_data(wf: BpmnWorkflow) -> dict[str, Any]:
+    """The request's current data: the last completed task's, or the newest READY task's."""
+    ready = wf.get_tasks(state=TaskState.READY)
+    if ready:
+        return ready[-1].data
+    if wf.last_task is not None:
+        return wf.last_task.data
+    return wf.data

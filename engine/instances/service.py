@@ -1,0 +1,269 @@
+"""Instance lifecycle: start, complete a task, withdraw, retry. Each function changes state,
+task rows, timers and audit events together and flushes; the caller commits once."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.exceptions import SpiffWorkflowException
+from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from engine.audit.service import PendingEvent, build_chain
+from engine.deploy.models import ModelVersion
+from engine.deploy.service import get_model, latest_version
+from engine.errors import BadRequest, Conflict, Forbidden, FormInvalid, NotFound
+from engine.instances import access
+from engine.instances.compaction import compact
+from engine.instances.models import (
+    COMPLETE,
+    DONE,
+    ERROR,
+    FINISHED_STATUSES,
+    OPEN,
+    RUNNING,
+    WAITING,
+    WITHDRAWN,
+    HumanTask,
+    ProcessInstance,
+    Timer,
+)
+from engine.instances.runner import (
+    EngineContext,
+    EngineFailure,
+    extract_metadata,
+    failure_from,
+    parsed_version,
+    project_human_tasks,
+    ready_human_tasks,
+    run_engine,
+    script_engine_for,
+    spec_props,
+    sync_timers,
+    workflow_data,
+)
+from engine.instances.state import dump_state, load_state
+from engine.org.models import User
+from forms import FormValidationError, load_form, render_instructions, validate_submission
+
+
+@dataclass
+class Step:
+    """What one state change produced, for the caller's response."""
+
+    instance: ProcessInstance
+    created_tasks: list[HumanTask]
+    failure: EngineFailure | None
+
+
+def _status_of(wf: BpmnWorkflow, failure: EngineFailure | None) -> str:
+    if failure is not None:
+        return ERROR
+    if wf.is_completed():
+        return COMPLETE
+    if ready_human_tasks(wf):
+        return RUNNING
+    return WAITING if wf.waiting_events() else RUNNING
+
+
+def flush_or_conflict(session: Session) -> None:
+    try:
+        session.flush()
+    except StaleDataError as exc:
+        raise Conflict("the request was changed by someone else at the same time; reload and retry") from exc
+
+
+def _append_audit(session: Session, instance: ProcessInstance, events: list[PendingEvent]) -> None:
+    rows, instance.audit_seq, instance.audit_head = build_chain(
+        chain=f"instance:{instance.id}", instance_id=instance.id,
+        head_seq=instance.audit_seq, head_hash=instance.audit_head, events=events,
+    )
+    session.add_all(rows)
+
+
+def _finish_step(
+    session: Session, instance: ProcessInstance, wf: BpmnWorkflow, model_meta: dict[str, Any],
+    events: list[PendingEvent], failure: EngineFailure | None, actor: str, *,
+    completed_guid: str | None = None, now: Any,
+) -> Step:
+    """Persist one advance: state, status, metadata, task rows, timers and audit, in one flush."""
+    compact(wf)
+    status = _status_of(wf, failure)
+    extract_metadata(session, instance, workflow_data(wf), model_meta.get("metadata_extraction_paths") or [])
+    created, _closed = project_human_tasks(session, instance, wf, now=now, completed_guid=completed_guid)
+    sync_timers(session, instance, wf)
+    for row in created:
+        events.append(PendingEvent("task_created", "system", {"task": row.name, "lane": row.lane},
+                                   task_guid=row.task_guid, bpmn_id=row.bpmn_id))
+    if failure is not None:
+        events.append(PendingEvent("instance_error", "system", failure.to_dict(), bpmn_id=failure.bpmn_id))
+    elif status == COMPLETE and instance.status != COMPLETE:
+        events.append(PendingEvent("instance_completed", actor, {}))
+    _append_audit(session, instance, events)
+    instance.state = dump_state(wf)
+    instance.status = status
+    instance.updated_at = now
+    instance.error = failure.to_dict() if failure else None
+    instance.completed_at = now if status == COMPLETE else None
+    flush_or_conflict(session)
+    return Step(instance, created, failure)
+
+
+def start_instance(
+    session: Session, ctx: EngineContext, *, model_id: str, actor: User, data: dict[str, Any] | None = None
+) -> Step:
+    model = get_model(session, model_id)
+    version = latest_version(session, model)
+    if version is None:
+        raise NotFound(f"process model '{model_id}' has no deployed version")
+    if data is not None and not isinstance(data, dict):
+        raise BadRequest("data must be a JSON object")
+    parsed = parsed_version(session, ctx, version.id)
+    now = ctx.clock()
+    instance = ProcessInstance(
+        model_id=model.id, version_id=version.id, process_id=version.primary_process_id,
+        title=model.display_name, status=RUNNING, initiator_id=actor.id, region=actor.region,
+        state="", lock_version=1, meta={}, created_at=now, updated_at=now, audit_seq=0, audit_head="",
+    )
+    session.add(instance)
+    session.flush()
+    wf = BpmnWorkflow(parsed.spec, parsed.subprocess_specs, script_engine=script_engine_for(session, ctx, instance, actor))
+    if data:
+        wf.task_tree.data.update(data)
+        for t in wf.get_tasks(state=TaskState.READY):
+            t.data.update(data)
+    failure = run_engine(wf)
+    events = [PendingEvent("instance_started", actor.username, {
+        "model_id": model.id, "version": version.number, "content_hash": version.content_hash, "data": data or {},
+    })]
+    return _finish_step(session, instance, wf, version.meta, events, failure, actor.username, now=now)
+
+
+def get_instance(session: Session, user: User, instance_id: int) -> ProcessInstance:
+    instance = session.get(ProcessInstance, instance_id)
+    if instance is None or not access.can_read_instance(session, user, instance):
+        raise NotFound(f"process instance {instance_id} not found")
+    return instance
+
+
+def get_human_task(session: Session, user: User, task_id: int) -> tuple[HumanTask, ProcessInstance]:
+    row = session.get(HumanTask, task_id)
+    if row is None:
+        raise NotFound(f"task {task_id} not found")
+    instance = session.get(ProcessInstance, row.instance_id)
+    if instance is None or not (access.can_read_instance(session, user, instance) or access.is_candidate(session, user, row)):
+        raise NotFound(f"task {task_id} not found")
+    return row, instance
+
+
+def load_workflow(session: Session, ctx: EngineContext, instance: ProcessInstance, actor: User | None) -> tuple[BpmnWorkflow, Any]:
+    parsed = parsed_version(session, ctx, instance.version_id)
+    wf = load_state(instance.state, parsed, script_engine_for(session, ctx, instance, actor))
+    return wf, parsed
+
+
+def task_form(session: Session, ctx: EngineContext, row: HumanTask, instance: ProcessInstance, wf: BpmnWorkflow, parsed: Any) -> dict[str, Any]:
+    """Schema and UI schema of a task's form, Jinja-filled from its data; instructions too."""
+    task = wf.get_task_from_id(UUID(row.task_guid)) if row.status == OPEN else None
+    out: dict[str, Any] = {"schema": None, "ui_schema": None, "instructions": None, "data": {}}
+    if task is None:
+        return out
+    out["data"] = task.data
+    props = spec_props(task)
+    ext = getattr(task.task_spec, "extensions", None) or {}
+    instructions = ext.get("instructionsForEndUser")
+    if instructions:
+        out["instructions"] = render_instructions(instructions, task.data)
+    if props.get("formJsonSchemaFilename"):
+        form = load_form(parsed.files, props["formJsonSchemaFilename"], props.get("formUiSchemaFilename"), task.data)
+        out["schema"], out["ui_schema"] = form.schema, form.ui_schema
+    return out
+
+
+def complete_task(
+    session: Session, ctx: EngineContext, *, task_id: int, actor: User, data: Any
+) -> Step:
+    row, instance = get_human_task(session, actor, task_id)
+    if row.status != OPEN:
+        raise Conflict(f"task {task_id} is already {row.status}")
+    if not access.is_candidate(session, actor, row):
+        raise Forbidden(f"you are not an approver of task {task_id}")
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise BadRequest("data must be a JSON object")
+    wf, parsed = load_workflow(session, ctx, instance, actor)
+    task = wf.get_task_from_id(UUID(row.task_guid))
+    if task is None or not task.has_state(TaskState.READY):
+        raise Conflict(f"task {task_id} is no longer waiting for input")
+    props = spec_props(task)
+    submitted: dict[str, Any] = {}
+    if props.get("formJsonSchemaFilename"):
+        try:
+            form = load_form(parsed.files, props["formJsonSchemaFilename"], props.get("formUiSchemaFilename"), task.data)
+            submitted = validate_submission(form, data)
+        except FormValidationError as exc:
+            raise FormInvalid([{"path": e.path, "message": e.message, "message_zh": e.message_zh}
+                               for e in exc.errors]) from exc
+    task.data.update(submitted)
+    now = ctx.clock()
+    failure: EngineFailure | None = None
+    try:
+        task.run()
+    except SpiffWorkflowException as exc:
+        failure = failure_from(exc)
+    if failure is None:
+        failure = run_engine(wf)
+    closed = session.execute(
+        update(HumanTask).where(HumanTask.id == row.id, HumanTask.status == OPEN)
+        .values(status=DONE, completed_at=now, completed_by_id=actor.id).execution_options(synchronize_session=False)
+    )
+    if closed.rowcount != 1:
+        raise Conflict(f"task {task_id} was completed by someone else")
+    events = [PendingEvent("task_completed", actor.username, {"task": row.name, "data": submitted},
+                           task_guid=row.task_guid, bpmn_id=row.bpmn_id)]
+    version = session.get(ModelVersion, instance.version_id)
+    return _finish_step(session, instance, wf, version.meta if version else {}, events, failure, actor.username,
+                        completed_guid=row.task_guid, now=now)
+
+
+def withdraw(session: Session, ctx: EngineContext, *, instance_id: int, actor: User, reason: str = "") -> Step:
+    instance = get_instance(session, actor, instance_id)
+    if instance.initiator_id != actor.id:
+        raise Forbidden("only the initiator may withdraw a request")
+    if instance.status in FINISHED_STATUSES:
+        raise Conflict(f"the request is already {instance.status}")
+    wf, _ = load_workflow(session, ctx, instance, actor)
+    wf.cancel()
+    now = ctx.clock()
+    for row in session.execute(select(HumanTask).where(HumanTask.instance_id == instance.id, HumanTask.status == OPEN)).scalars():
+        row.status, row.completed_at = "cancelled", now
+    for t in session.execute(select(Timer).where(Timer.instance_id == instance.id)).scalars():
+        session.delete(t)
+    _append_audit(session, instance, [PendingEvent("instance_withdrawn", actor.username, {"reason": reason})])
+    instance.state = dump_state(wf)
+    instance.status = WITHDRAWN
+    instance.updated_at = instance.completed_at = now
+    flush_or_conflict(session)
+    return Step(instance, [], None)
+
+
+def retry(session: Session, ctx: EngineContext, *, instance_id: int, actor: User) -> Step:
+    """Re-run an instance in `error` (after its cause was fixed): errored tasks become READY again."""
+    if not actor.has_role("admin"):
+        raise Forbidden("only an administrator may retry a failed request")
+    instance = get_instance(session, actor, instance_id)
+    if instance.status != ERROR:
+        raise Conflict(f"the request is {instance.status}, not in error")
+    wf, _ = load_workflow(session, ctx, instance, actor)
+    for task in wf.get_tasks(state=TaskState.ERROR):
+        task._set_state(TaskState.READY)
+    failure = run_engine(wf)
+    version = session.get(ModelVersion, instance.version_id)
+    events = [PendingEvent("instance_retried", actor.username, {"previous_error": instance.error})]
+    return _finish_step(session, instance, wf, version.meta if version else {}, events, failure, actor.username,
+                        now=ctx.clock())

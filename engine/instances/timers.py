@@ -1,0 +1,62 @@
+"""Firing due timers. The poller claims due rows (SKIP LOCKED on PostgreSQL so that several
+workers share the work), advances each instance in its own transaction, and relies on the
+instance's optimistic lock so that a timer's effect is applied exactly once."""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from engine.audit.service import PendingEvent
+from engine.deploy.models import ModelVersion
+from engine.errors import Conflict
+from engine.instances.models import FINISHED_STATUSES, ProcessInstance, Timer
+from engine.instances.runner import EngineContext, run_engine
+from engine.instances.service import Step, _finish_step, load_workflow
+
+log = logging.getLogger(__name__)
+
+
+def due_instance_ids(session: Session, now: dt.datetime, limit: int = 100) -> list[int]:
+    q = select(Timer.instance_id).where(Timer.due_at <= now).order_by(Timer.due_at).limit(limit)
+    if session.get_bind().dialect.name == "postgresql":
+        q = q.with_for_update(skip_locked=True)
+    return list(dict.fromkeys(session.execute(q).scalars()))
+
+
+def fire_instance_timers(session: Session, ctx: EngineContext, instance_id: int) -> Step | None:
+    instance = session.get(ProcessInstance, instance_id)
+    if instance is None or instance.status in FINISHED_STATUSES:
+        return None
+    now = ctx.clock()
+    due = session.execute(select(Timer).where(Timer.instance_id == instance_id, Timer.due_at <= now)).scalars().all()
+    if not due:
+        return None  # another worker fired them already
+    wf, _ = load_workflow(session, ctx, instance, None)
+    failure = run_engine(wf)  # refresh_timers() inside fires every timer whose time has come
+    events = [PendingEvent("timer_fired", "system", {"due_at": t.due_at.isoformat()}, task_guid=t.task_guid,
+                           bpmn_id=t.bpmn_id) for t in due]
+    version = session.get(ModelVersion, instance.version_id)
+    return _finish_step(session, instance, wf, version.meta if version else {}, events, failure, "system", now=now)
+
+
+def poll_timers(sessions: sessionmaker[Session], ctx: EngineContext, limit: int = 100) -> int:
+    """Fire every due timer; returns how many instances advanced."""
+    fired = 0
+    with sessions() as session:
+        ids = due_instance_ids(session, ctx.clock(), limit)
+        session.rollback()
+    for instance_id in ids:
+        with sessions() as session:
+            try:
+                if fire_instance_timers(session, ctx, instance_id) is not None:
+                    session.commit()
+                    fired += 1
+            except Conflict:
+                session.rollback()  # someone else advanced it; its timers were refreshed there
+            except Exception:
+                session.rollback()
+                log.exception("timer of instance %s failed", instance_id)
+    return fired

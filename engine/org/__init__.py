@@ -1,0 +1,1 @@
+"""The organisation: regions, users, groups and managers, as the engine needs them to assign work."""

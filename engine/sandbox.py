@@ -1,0 +1,799 @@
+"""Sandboxed Python for BPMN script tasks, pre/post scripts, gateway conditions and DMN expressions.
+
+Process designers write these snippets, so they are compiled with RestrictedPython (no names or
+attributes starting with "_", guarded attribute access, an allow-list of builtins and modules),
+run against a wall-clock deadline, and the operators that can allocate gigabytes in a single C
+call (`*`, `**`, `<<`, `+`, `%`, `range()`, padding widths) are checked before they run.
+
+This is defence in depth, not a proof: a single C-level call cannot be interrupted by the deadline
+(catastrophic regex backtracking, repr() of a huge structure built from shared references), so
+workers should also run under an OS memory/CPU limit.
+"""
+from __future__ import annotations
+
+import _string  # formatter_field_name_split: the same field parser str.format uses
+import ast
+import datetime as _dt
+import decimal
+import functools
+import json
+import logging
+import math
+import operator
+import re
+import string
+import sys
+import threading
+import time
+import types
+import uuid
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
+
+from RestrictedPython import compile_restricted_eval, compile_restricted_exec, safe_builtins
+from RestrictedPython.Guards import full_write_guard, guarded_iter_unpack_sequence, guarded_unpack_sequence
+from RestrictedPython.transformer import INSPECT_ATTRIBUTES, RestrictingNodeTransformer, copy_locations
+from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
+from SpiffWorkflow.bpmn.script_engine import BasePythonScriptEngineEnvironment, PythonScriptEngine
+from SpiffWorkflow.exceptions import SpiffWorkflowException
+from SpiffWorkflow.task import Task as SpiffTask
+
+logger = logging.getLogger(__name__)
+
+# Spiff's PythonScriptEngine finds the failing line by looking for traceback frames with this name.
+SCRIPT_FILENAME = "<string>"
+MAX_SLEEP_SECONDS = 1.0
+# Top-level values of these types are written back to task data (what the instance serializer,
+# engine/instances/state.py, can store); anything else a script leaves behind (functions, modules,
+# regex matches, iterators) is a temporary and would only break serialization later.
+WRITEBACK_TYPES: tuple[type, ...] = (
+    type(None), bool, int, float, str, list, tuple, dict, set,
+    decimal.Decimal, _dt.date, _dt.timedelta, uuid.UUID,
+)
+
+
+class ScriptError(Exception):
+    """Base of every error the sandbox itself raises; a script's own exceptions pass through.
+
+    `lineno` (when known) is the offending line of the script."""
+
+
+class ScriptSyntaxError(ScriptError, SyntaxError):
+    """Source that does not parse. Also a SyntaxError: Spiff reads its lineno, and DMN relies on
+    validate() raising SyntaxError to decide whether a cell like `< 500` needs the input prepended."""
+
+
+class ScriptSecurityError(ScriptError):
+    """The script tried something the sandbox forbids (import, underscore attribute, open, ...)."""
+
+
+class ScriptTimeout(ScriptError):
+    """The script ran past its wall-clock limit."""
+
+
+class ScriptResourceError(ScriptError):
+    """The script would allocate an unreasonably large string, list or integer."""
+
+
+def _with_line(err: ScriptError, lineno: int | None) -> ScriptError:
+    err.lineno = lineno  # type: ignore[attr-defined]
+    return err
+
+
+# --------------------------------------------------------------------------- compilation
+
+class SandboxPolicy(RestrictingNodeTransformer):
+    """RestrictedPython's policy plus resource guards and an un-swallowable deadline."""
+
+    _BINOP_GUARDS: dict[type[ast.operator], str] = {
+        ast.Add: "_add_", ast.Mult: "_mul_", ast.Pow: "_pow_", ast.LShift: "_lshift_", ast.Mod: "_mod_",
+    }
+
+    @staticmethod
+    def _call(name: str, args: list[ast.expr], like: ast.AST) -> ast.Call:
+        node = ast.Call(func=ast.Name(name, ast.Load()), args=args, keywords=[])
+        copy_locations(node, like)  # type: ignore[arg-type]
+        return node
+
+    def visit_BinOp(self, node: ast.BinOp) -> ast.AST:
+        # `"a" * 10**10` must be refused before the C code allocates it, so the operator becomes
+        # a call to a guard that checks the result size first.
+        node = self.node_contents_visit(node)
+        guard = self._BINOP_GUARDS.get(type(node.op))
+        return node if guard is None else self._call(guard, [node.left, node.right], node)
+
+    def visit_FormattedValue(self, node: ast.FormattedValue) -> ast.AST:
+        # f"{x:>1000000000}" allocates inside format(); route values with a spec through a guard.
+        node = self.node_contents_visit(node)
+        if node.format_spec is not None:
+            node.value = self._call("_format_", [node.value, ast.Constant(node.conversion), node.format_spec], node)
+            node.conversion, node.format_spec = -1, None
+        return node
+
+    # CPython 3.11 emits no trace "line" event when a loop jumps back within one line
+    # (`while True: pass`, comprehensions), so settrace alone cannot see such loops spin: each loop
+    # body and each comprehension step also checks the deadline explicitly.
+    def visit_While(self, node: ast.While) -> ast.AST:
+        node = self.node_contents_visit(node)
+        node.body.insert(0, self._deadline_check(node.body[0]))
+        return node
+
+    def visit_For(self, node: ast.For) -> ast.AST:
+        node = super().visit_For(node)
+        node.body.insert(0, self._deadline_check(node.body[0]))
+        return node
+
+    def visit_comprehension(self, node: ast.comprehension) -> ast.AST:
+        node = super().visit_comprehension(node)
+        node.ifs.insert(0, self._call("_check_deadline_", [], node.iter))
+        return node
+
+    def visit_Try(self, node: ast.Try) -> ast.AST:
+        # A script must not swallow ScriptTimeout (`except: pass`, `finally: continue`) and run on,
+        # the less so as CPython switches tracing off after a trace function raised. Every handler
+        # and finally block therefore starts by re-checking the deadline.
+        node = self.node_contents_visit(node)
+        for handler in node.handlers:
+            handler.body.insert(0, self._deadline_check(handler))
+        if node.finalbody:
+            node.finalbody.insert(0, self._deadline_check(node.finalbody[0]))
+        return node
+
+    def _deadline_check(self, like: ast.AST) -> ast.Expr:
+        stmt = ast.Expr(self._call("_check_deadline_", [], like))
+        copy_locations(stmt, like)  # type: ignore[arg-type]
+        return stmt
+
+    def visit_ClassDef(self, node: ast.ClassDef) -> ast.AST:
+        self.error(node, "class definitions are not allowed in scripts")
+        return node
+
+
+# FEEL intervals such as `[500000..2000000]` are common in DMN tables but are not Python, and
+# Spiff's DMN engine passes cells through unchanged. When the source does not parse we rewrite
+# intervals (outside string literals) to `feel_range(low, high, low_incl, high_incl)`, whose
+# __eq__/__contains__ test membership, so DMN's generated `(amount) == ([a..b])` just works.
+_FEEL_RANGE = re.compile(
+    r"(?P<open>[\[\]\(])\s*(?P<low>[^\[\]\(\)]+?)\s*\.\.\s*(?P<high>[^\[\]\(\)]+?)\s*(?P<close>[\[\]\)])"
+    r"""(?=(?:[^'"]|'[^']*'|"[^"]*")*$)"""
+)
+
+
+def _rewrite_feel_ranges(source: str) -> str:
+    if ".." not in source:
+        return source
+    return _FEEL_RANGE.sub(
+        lambda m: f"feel_range({m['low']}, {m['high']}, {m['open'] == '['}, {m['close'] == ']'})", source
+    )
+
+
+def _parse(source: str, mode: str) -> ast.AST:
+    try:
+        return ast.parse(source, SCRIPT_FILENAME, mode)
+    except (SyntaxError, ValueError) as exc:
+        feel = _rewrite_feel_ranges(source)
+        if feel != source:
+            try:
+                return ast.parse(feel, SCRIPT_FILENAME, mode)
+            except SyntaxError:
+                pass
+        lineno = getattr(exc, "lineno", None) or 0
+        msg = getattr(exc, "msg", None) or str(exc)
+        details = (SCRIPT_FILENAME, lineno, getattr(exc, "offset", None), getattr(exc, "text", None))
+        raise ScriptSyntaxError(msg, details) from None
+
+
+@functools.lru_cache(maxsize=4096)
+def _compile(source: str, mode: str) -> types.CodeType:
+    """Compile once per distinct source: gateway conditions and DMN cells repeat constantly."""
+    tree = _parse(source, mode)
+    compiler = compile_restricted_exec if mode == "exec" else compile_restricted_eval
+    result = compiler(tree, filename=SCRIPT_FILENAME, policy=SandboxPolicy)  # type: ignore[arg-type]
+    if result.errors:
+        match = re.match(r"Line (\d+):", result.errors[0])
+        message = "; ".join(e.rstrip(".") for e in result.errors)  # Spiff appends its own "."
+        raise _with_line(ScriptSecurityError(message), int(match[1]) if match else None)
+    assert result.code is not None
+    return result.code
+
+
+def _source_for(source: str, mode: str) -> str:
+    # eval() tolerates leading blanks (indented XML text); ast.parse does not.
+    return source.lstrip(" \t") if mode == "eval" else source
+
+
+def compile_errors(source: str, mode: str = "exec") -> list[str]:
+    """Deploy-time check: the problems the sandbox would report for `source` (empty if none)."""
+    try:
+        _compile(_source_for(source, mode), mode)
+    except ScriptSyntaxError as exc:
+        return [f"line {exc.lineno}: syntax error: {exc.msg}"]
+    except ScriptError as exc:
+        return [str(exc)]
+    return []
+
+
+# --------------------------------------------------------------------------- run-time guards
+
+_state = threading.local()  # (deadline, message) of the script running in this thread
+
+
+def _check_deadline() -> bool:
+    current = getattr(_state, "deadline", None)
+    if current is not None and time.monotonic() > current[0]:
+        raise ScriptTimeout(current[1])
+    return True  # usable as a comprehension condition
+
+
+def _sleep(seconds: float) -> None:
+    if seconds > MAX_SLEEP_SECONDS:
+        raise ScriptResourceError(f"time.sleep() is limited to {MAX_SLEEP_SECONDS} s per call")
+    current = getattr(_state, "deadline", None)
+    if current is not None and time.monotonic() + seconds > current[0]:
+        time.sleep(max(current[0] - time.monotonic(), 0.0))  # sleeping counts against the limit
+        raise ScriptTimeout(current[1])
+    time.sleep(seconds)
+
+
+def _unavailable(name: str, hint: str = "") -> Callable[..., Any]:
+    def refuse(*_args: Any, **_kwargs: Any) -> Any:
+        raise ScriptSecurityError(f"'{name}' is not available in scripts{hint}")
+
+    return refuse
+
+
+def _apply(func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    return func(*args, **kwargs)
+
+
+class FeelRange:
+    """A FEEL interval `[low..high]`; `x == r` and `x in r` test membership (see _FEEL_RANGE)."""
+
+    __slots__ = ("low", "high", "low_inclusive", "high_inclusive")
+    __hash__ = None  # type: ignore[assignment]
+
+    def __init__(self, low: Any, high: Any, low_inclusive: bool = True, high_inclusive: bool = True) -> None:
+        self.low, self.high, self.low_inclusive, self.high_inclusive = low, high, low_inclusive, high_inclusive
+
+    def __contains__(self, value: Any) -> bool:
+        if value is None:
+            return False
+        above = value >= self.low if self.low_inclusive else value > self.low
+        below = value <= self.high if self.high_inclusive else value < self.high
+        return bool(above and below)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, FeelRange):
+            return all(getattr(self, k) == getattr(other, k) for k in self.__slots__)
+        return other in self
+
+    def __repr__(self) -> str:
+        return f"{'[' if self.low_inclusive else ']'}{self.low!r}..{self.high!r}{']' if self.high_inclusive else '['}"
+
+
+class _PrintSink:
+    """RestrictedPython routes print() here: to the debug log, never the worker's stdout."""
+
+    MAX_KEPT = 10_000
+
+    def __init__(self, _getattr_: Any = None) -> None:
+        self.parts: list[str] = []
+        self.kept = 0
+
+    def _call_print(self, *objects: Any, sep: str | None = " ", end: str | None = "\n", **_ignored: Any) -> None:
+        text = (" " if sep is None else str(sep)).join(map(str, objects)) + ("\n" if end is None else str(end))
+        logger.debug("script print: %s", text[:1000].rstrip("\n"))
+        if self.kept < self.MAX_KEPT:
+            self.parts.append(text[: self.MAX_KEPT - self.kept])
+            self.kept += len(self.parts[-1])
+
+    def __call__(self) -> str:  # the `printed` variable
+        return "".join(self.parts)
+
+
+class _ModuleProxy(types.SimpleNamespace):
+    """An allowed module reduced to listed attributes: real modules leak others (`datetime.sys`,
+    `json.codecs.open`). It deliberately has no __name__, so `from m import x` cannot fall back
+    to sys.modules."""
+
+
+_SEQUENCES = (str, bytes, bytearray, list, tuple)
+# Attribute access is allowed only on plain data, the exposed classes and module proxies, so a
+# helper that returns e.g. an ORM object cannot be walked to its session or engine.
+_SAFE_CLASSES = frozenset({
+    str, bytes, int, float, bool, complex, list, tuple, dict, set, frozenset,
+    decimal.Decimal, _dt.datetime, _dt.date, _dt.time, _dt.timedelta, _dt.timezone,
+})
+_SAFE_INSTANCES: tuple[type, ...] = (
+    type(None), str, bytes, int, float, complex, list, tuple, dict, set, frozenset, range, slice,
+    decimal.Decimal, _dt.date, _dt.time, _dt.timedelta, _dt.tzinfo, re.Pattern, re.Match, _ModuleProxy,
+    type({}.keys()), type({}.values()), type({}.items()),
+)
+_SAFE_EXCEPTION_MODULES = frozenset({"builtins", "decimal", "json.decoder", "re"})
+_FORBIDDEN_ATTRIBUTES = INSPECT_ATTRIBUTES | {"mro"}  # frames, code, tracebacks; type.mro()
+_INPLACE_OPS: dict[str, Callable[[Any, Any], Any]] = {
+    "+=": operator.iadd, "-=": operator.isub, "*=": operator.imul, "/=": operator.itruediv,
+    "//=": operator.ifloordiv, "%=": operator.imod, "**=": operator.ipow, "<<=": operator.ilshift,
+    ">>=": operator.irshift, "&=": operator.iand, "|=": operator.ior, "^=": operator.ixor,
+    "@=": operator.imatmul,
+}
+# Upper bounds on the size of what a str/bytes/int method would build, checked before calling it.
+_METHOD_SIZES: dict[str, Callable[..., int]] = {
+    "ljust": lambda s, width, *_: width,
+    "rjust": lambda s, width, *_: width,
+    "center": lambda s, width, *_: width,
+    "zfill": lambda s, width: width,
+    "expandtabs": lambda s, tabsize=8: len(s) + s.count("\t" if isinstance(s, str) else b"\t") * tabsize,
+    "replace": lambda s, old, new, count=-1: len(s) + max(len(new) - len(old), 0) * (
+        s.count(old) if count < 0 else min(count, s.count(old))),
+    "to_bytes": lambda n, length=1, *_, **__: length,
+}
+_CLASS_LEVEL_REFUSED = frozenset(_METHOD_SIZES) | {"join", "format", "format_map"}
+_PRINTF_FIELD = re.compile(r"%(?:\([^)]*\))?[#0\- +]*(\*|\d+)?(?:\.(\*|\d+))?")
+_FORBIDDEN_BUILTINS = {
+    name: "" for name in (
+        "open", "eval", "exec", "compile", "globals", "locals", "vars", "dir", "input", "breakpoint",
+        "help", "exit", "quit", "memoryview", "object", "super", "setattr", "delattr", "classmethod",
+        "staticmethod", "property", "bytearray",
+    )
+} | {"type": " (use isinstance())"}
+# Exceptions a script could use to kill the worker or escape `except Exception` in our callers.
+_UNSAFE_SAFE_BUILTINS = {"BaseException", "SystemExit", "KeyboardInterrupt", "GeneratorExit", "setattr", "delattr"}
+
+
+class _SafeFormatter(string.Formatter):
+    """str.format that resolves `{0.attr}` through the guarded getattr and checks widths."""
+
+    def __init__(self, guards: _Guards) -> None:
+        self.guards = guards
+
+    def get_field(self, field_name: str, args: Sequence[Any], kwargs: Mapping[str, Any]) -> tuple[Any, Any]:
+        first, rest = _string.formatter_field_name_split(field_name)
+        obj = self.get_value(first, args, kwargs)
+        for is_attr, key in rest:
+            obj = self.guards.getattr_(obj, key) if is_attr else obj[key]
+        return obj, first
+
+    def format_field(self, value: Any, format_spec: str) -> str:
+        return self.guards.format_(value, format_spec)
+
+
+class _Guards:
+    """The run-time half of the sandbox, parametrised by the environment's limits."""
+
+    def __init__(self, max_size: int, max_int_bits: int) -> None:
+        self.max_size = max_size
+        self.max_int_bits = max_int_bits
+        self.formatter = _SafeFormatter(self)
+        self.modules = self._modules()
+
+    # ---- size checks
+    def check_size(self, size: int, what: str) -> None:
+        if size > self.max_size:
+            shown = f"{size:,}" if size < 10**18 else "an astronomical number of"
+            raise ScriptResourceError(f"{what} would create {shown} elements/characters (limit {self.max_size:,})")
+
+    def check_bits(self, bits: float, what: str) -> None:
+        if bits > self.max_int_bits:
+            digits = f"{int(bits * 0.30103):,}" if bits < 1e18 else "an astronomical number of"
+            limit = int(self.max_int_bits * 0.30103)
+            raise ScriptResourceError(f"{what} would create an integer of about {digits} digits (limit {limit:,})")
+
+    def check_format_spec(self, spec: str) -> None:
+        for digits in re.findall(r"\d+", spec):
+            if len(digits) > 9 or int(digits) > self.max_size:
+                raise ScriptResourceError(f"format width/precision {digits[:20]} exceeds the limit {self.max_size:,}")
+
+    def _check_add(self, a: Any, b: Any) -> None:
+        if isinstance(a, _SEQUENCES) and isinstance(b, _SEQUENCES):
+            self.check_size(len(a) + len(b), "'+'")
+
+    def _check_mul(self, a: Any, b: Any) -> None:
+        if isinstance(a, int) and isinstance(b, int):
+            self.check_bits(a.bit_length() + b.bit_length(), "'*'")
+        elif isinstance(a, _SEQUENCES) and isinstance(b, int):
+            self.check_size(len(a) * b, "'*'")
+        elif isinstance(b, _SEQUENCES) and isinstance(a, int):
+            self.check_size(len(b) * a, "'*'")
+
+    def _check_pow(self, a: Any, b: Any) -> None:
+        if isinstance(a, int) and isinstance(b, int) and b > 0 and abs(a) > 1:
+            self.check_bits(b * math.log2(abs(a)), "'**'")
+
+    def _check_lshift(self, a: Any, b: Any) -> None:
+        if isinstance(a, int) and isinstance(b, int) and a and b > 0:
+            self.check_bits(a.bit_length() + b, "'<<'")
+
+    def _check_mod(self, a: Any, b: Any) -> None:
+        if not isinstance(a, (str, bytes)):
+            return
+        fmt = a if isinstance(a, str) else a.decode("latin-1")
+        star = False
+        for group in (g for pair in _PRINTF_FIELD.findall(fmt) for g in pair if g):
+            if group == "*":
+                star = True
+            else:
+                self.check_format_spec(group)
+        if star:
+            for value in b if isinstance(b, tuple) else (b,):
+                if isinstance(value, int) and value > self.max_size:
+                    raise ScriptResourceError(f"'%' format width exceeds the limit of {self.max_size:,}")
+
+    # ---- operators (targets of SandboxPolicy's rewrites)
+    def add(self, a: Any, b: Any) -> Any:
+        self._check_add(a, b)
+        return a + b
+
+    def mul(self, a: Any, b: Any) -> Any:
+        self._check_mul(a, b)
+        return a * b
+
+    def pow_(self, a: Any, b: Any, mod: Any = None) -> Any:
+        if mod is None:
+            self._check_pow(a, b)
+            return a**b
+        return pow(a, b, mod)  # modular pow is bounded by the modulus
+
+    def lshift(self, a: Any, b: Any) -> Any:
+        self._check_lshift(a, b)
+        return a << b
+
+    def mod(self, a: Any, b: Any) -> Any:
+        self._check_mod(a, b)
+        return a % b
+
+    def inplacevar(self, op: str, target: Any, value: Any) -> Any:
+        check = {"+=": self._check_add, "*=": self._check_mul, "**=": self._check_pow,
+                 "<<=": self._check_lshift, "%=": self._check_mod}.get(op)
+        if check is not None:
+            check(target, value)
+        if op not in _INPLACE_OPS:
+            raise ScriptSecurityError(f"operator {op} is not supported")
+        return _INPLACE_OPS[op](target, value)
+
+    # ---- builtins with limits
+    def range_(self, *args: int) -> range:
+        result = range(*args)
+        try:
+            size = len(result)
+        except OverflowError:
+            size = sys.maxsize
+        self.check_size(size, "range()")
+        return result
+
+    def round_(self, number: Any, ndigits: int | None = None) -> Any:
+        # round(5, -10**9) computes 10**(10**9) internally.
+        if isinstance(ndigits, int) and abs(ndigits) > 1000:
+            raise ScriptResourceError("round() ndigits is limited to -1000..1000")
+        return round(number, ndigits)
+
+    def sum_(self, iterable: Iterable[Any], start: Any = 0) -> Any:
+        if not isinstance(start, (list, tuple)):
+            return sum(iterable, start)
+        total = start  # sum(lists, []) concatenates in C; do it step by step with size checks
+        for item in iterable:
+            total = self.add(total, item)
+        return total
+
+    def format_(self, value: Any, spec: str = "") -> str:
+        self.check_format_spec(spec)
+        return format(value, spec)
+
+    def fstring_format(self, value: Any, conversion: int, spec: str) -> str:
+        if conversion != -1:
+            value = {ord("s"): str, ord("r"): repr, ord("a"): ascii}[conversion](value)
+        return self.format_(value, spec)
+
+    def getattr_(self, obj: Any, name: str, *default: Any) -> Any:
+        if type(name) is not str:
+            raise TypeError("attribute name must be a string")
+        if name.startswith("_") or name in _FORBIDDEN_ATTRIBUTES:
+            raise ScriptSecurityError(f"access to attribute '{name}' is not allowed in scripts")
+        if isinstance(obj, type):
+            if obj not in _SAFE_CLASSES:
+                raise ScriptSecurityError(f"access to attributes of class '{obj.__name__}' is not allowed in scripts")
+            if name in _CLASS_LEVEL_REFUSED:
+                raise ScriptSecurityError(f"call .{name}() on a value, not on the class '{obj.__name__}'")
+        elif not isinstance(obj, _SAFE_INSTANCES) and not (
+            isinstance(obj, BaseException) and type(obj).__module__ in _SAFE_EXCEPTION_MODULES
+        ):
+            raise ScriptSecurityError(
+                f"access to attribute '{name}' of a '{type(obj).__name__}' object is not allowed in scripts"
+            )
+        try:
+            value = getattr(obj, name)
+        except AttributeError:
+            if default:
+                return default[0]
+            raise
+        if isinstance(obj, (str, bytes, int)) and not isinstance(obj, type):
+            return self._guard_method(obj, name, value)
+        return value
+
+    def hasattr_(self, obj: Any, name: str) -> bool:
+        try:
+            self.getattr_(obj, name)
+        except AttributeError:
+            return False
+        return True
+
+    def _guard_method(self, obj: Any, name: str, method: Any) -> Any:
+        if name in ("format", "format_map") and isinstance(obj, str):
+            fmt = self.formatter
+            return functools.partial(fmt.format, obj) if name == "format" else (lambda m: fmt.vformat(obj, (), m))
+        if name == "join" and isinstance(obj, (str, bytes)):
+            def join(iterable: Iterable[Any]) -> Any:
+                items = list(iterable)
+                pieces = sum(len(i) for i in items if isinstance(i, (str, bytes, bytearray)))
+                self.check_size(pieces + len(obj) * max(len(items) - 1, 0), "join()")
+                return method(items)
+            return join
+        estimate = _METHOD_SIZES.get(name)
+        if estimate is None:
+            return method
+
+        def sized(*args: Any, **kwargs: Any) -> Any:
+            try:
+                size = estimate(obj, *args, **kwargs)
+            except TypeError:
+                size = 0  # bad arguments: let the real method raise its own TypeError
+            self.check_size(size, f"{name}()")
+            return method(*args, **kwargs)
+
+        return sized
+
+    def import_(self, name: str, globals: Any = None, locals: Any = None, fromlist: Any = (), level: int = 0) -> Any:
+        if level == 0 and name in self.modules:
+            return self.modules[name]
+        allowed = ", ".join(sorted(self.modules))
+        raise ScriptSecurityError(f"import of module '{name}' is not allowed in scripts (allowed: {allowed})")
+
+    # ---- allowed modules
+    def json_dumps(self, obj: Any, *args: Any, indent: Any = None, separators: Any = None, **kwargs: Any) -> str:
+        pieces = [indent] if isinstance(indent, (int, str)) else []
+        pieces += list(separators) if isinstance(separators, (tuple, list)) else []
+        if any((p if isinstance(p, int) else len(str(p))) > 100 for p in pieces):
+            raise ScriptResourceError("json.dumps() indent/separators are limited to 100 characters")
+        return json.dumps(obj, *args, indent=indent, separators=separators, **kwargs)
+
+    def _math(self) -> _ModuleProxy:
+        ln2 = math.log(2)
+
+        def lgamma_bits(*ns: int) -> float:  # log2(n!) for the big-integer combinatorics
+            return sum(math.lgamma(n + 1) for n in ns) / ln2
+
+        def factorial(n: int) -> int:
+            if isinstance(n, int) and n > 0:
+                self.check_bits(lgamma_bits(n), "math.factorial()")
+            return math.factorial(n)
+
+        def comb(n: int, k: int) -> int:
+            if isinstance(n, int) and isinstance(k, int) and 0 <= k <= n:
+                self.check_bits(lgamma_bits(n) - lgamma_bits(k) - lgamma_bits(n - k), "math.comb()")
+            return math.comb(n, k)
+
+        def perm(n: int, k: int | None = None) -> int:
+            if isinstance(n, int) and n >= 0 and (k is None or isinstance(k, int) and 0 <= k <= n):
+                self.check_bits(lgamma_bits(n) - lgamma_bits(n - (n if k is None else k)), "math.perm()")
+            return math.perm(n, k)
+
+        def prod(iterable: Iterable[Any], *, start: Any = 1) -> Any:
+            for item in iterable:
+                start = self.mul(start, item)
+            return start
+
+        def lcm(*integers: int) -> int:
+            result = 1
+            for value in integers:
+                if isinstance(value, int):
+                    self.check_bits(result.bit_length() + value.bit_length(), "math.lcm()")
+                result = math.lcm(result, value)
+            return result
+
+        names = {k: getattr(math, k) for k in dir(math) if not k.startswith("_")}
+        return _ModuleProxy(**names | dict(factorial=factorial, comb=comb, perm=perm, prod=prod, lcm=lcm))
+
+    def _modules(self) -> dict[str, _ModuleProxy]:
+        return {
+            "datetime": _ModuleProxy(
+                datetime=_dt.datetime, date=_dt.date, time=_dt.time, timedelta=_dt.timedelta,
+                timezone=_dt.timezone, MINYEAR=_dt.MINYEAR, MAXYEAR=_dt.MAXYEAR,
+            ),
+            "decimal": _ModuleProxy(
+                Decimal=decimal.Decimal, InvalidOperation=decimal.InvalidOperation,
+                DivisionByZero=decimal.DivisionByZero,
+                **{k: getattr(decimal, k) for k in dir(decimal) if k.startswith("ROUND_")},
+            ),
+            "json": _ModuleProxy(dumps=self.json_dumps, loads=json.loads, JSONDecodeError=json.JSONDecodeError),
+            "math": self._math(),
+            "re": _ModuleProxy(**{k: getattr(re, k) for k in (
+                "compile", "search", "match", "fullmatch", "split", "findall", "finditer", "sub", "subn",
+                "escape", "error", "A", "ASCII", "I", "IGNORECASE", "M", "MULTILINE", "S", "DOTALL",
+                "X", "VERBOSE", "U", "UNICODE",
+            )}),
+            "time": _ModuleProxy(time=time.time, monotonic=time.monotonic, sleep=_sleep),
+        }
+
+    def convenience_globals(self) -> dict[str, Any]:
+        m = self.modules
+        return {
+            "datetime": _dt.datetime, "date": _dt.date, "timedelta": _dt.timedelta,
+            "Decimal": decimal.Decimal, "math": m["math"], "json": m["json"], "re": m["re"],
+        }
+
+    def builtins(self) -> dict[str, Any]:
+        names: dict[str, Any] = {
+            k: v for k, v in safe_builtins.items() if not k.startswith("_") and k not in _UNSAFE_SAFE_BUILTINS
+        }
+        names.update(
+            min=min, max=max, sorted=sorted, any=any, all=all, enumerate=enumerate, zip=zip, list=list,
+            dict=dict, set=set, frozenset=frozenset, tuple=tuple, reversed=reversed, map=map, filter=filter,
+            iter=iter, next=next, ascii=ascii, bin=bin,
+        )
+        names.update({name: _unavailable(name, hint) for name, hint in _FORBIDDEN_BUILTINS.items()})
+        names.update(
+            range=self.range_, pow=self.pow_, round=self.round_, sum=self.sum_, format=self.format_,
+            getattr=self.getattr_, hasattr=self.hasattr_, feel_range=FeelRange,
+        )
+        # Names the RestrictedPython transformer (and SandboxPolicy) compile calls to.
+        names.update({
+            "__import__": self.import_, "_getattr_": self.getattr_, "_getitem_": operator.getitem,
+            "_getiter_": iter, "_write_": full_write_guard, "_inplacevar_": self.inplacevar,
+            "_unpack_sequence_": guarded_unpack_sequence, "_iter_unpack_sequence_": guarded_iter_unpack_sequence,
+            "_apply_": _apply, "_print_": _PrintSink, "_add_": self.add, "_mul_": self.mul, "_pow_": self.pow_,
+            "_lshift_": self.lshift, "_mod_": self.mod, "_format_": self.fstring_format,
+            "_check_deadline_": _check_deadline,
+        })
+        return names
+
+
+# --------------------------------------------------------------------------- Spiff integration
+
+class RestrictedEnvironment(BasePythonScriptEngineEnvironment):
+    """TaskDataEnvironment semantics (task data in, changed data out) under the sandbox.
+
+    Differences from TaskDataEnvironment, all deliberate: task data may shadow the convenience
+    names (a form field called `date` is common); data keys starting with "_" are invisible to
+    scripts (they could otherwise shadow guards); only data-like values are written back; and
+    nothing is written back when the script fails."""
+
+    def __init__(
+        self,
+        environment_globals: dict[str, Any] | None = None,
+        *,
+        time_limit: float = 1.0,
+        max_size: int = 10_000_000,
+        max_int_bits: int = 100_000,
+    ) -> None:
+        self.time_limit = time_limit
+        self.guards = _Guards(max_size, max_int_bits)
+        self.builtins = self.guards.builtins()
+        self._reserved = tuple(name for name in self.builtins if name.startswith("_"))
+        super().__init__({**self.guards.convenience_globals(), **(environment_globals or {})})
+
+    def validate(self, source: str, mode: str = "exec") -> None:
+        """Raise ScriptSyntaxError / ScriptSecurityError if `source` would be refused."""
+        _compile(_source_for(source, mode), mode)
+
+    def evaluate(self, expression: str, context: dict[str, Any], external_context: dict[str, Any] | None = None) -> Any:
+        code = _compile(_source_for(expression, "eval"), "eval")
+        return self._run(code, self._namespace(context, external_context))
+
+    def execute(self, script: str, context: dict[str, Any], external_context: dict[str, Any] | None = None) -> bool:
+        external = external_context or {}
+        clash = sorted(set(external).intersection(context))
+        if clash:  # same fail-fast as TaskDataEnvironment.check_for_overwrite
+            raise ScriptError(
+                f"task data overwrites predefined function(s) {clash}; rename these variables or form fields"
+            )
+        code = _compile(script, "exec")
+        env = self._namespace(context, external)
+        self._run(code, env)
+        for key, value in env.items():
+            if not isinstance(key, str) or key.startswith("_") or key in external:
+                continue
+            if key in self.globals and value is self.globals[key]:
+                continue
+            if isinstance(value, WRITEBACK_TYPES):
+                context[key] = value
+        for key in [k for k in context if isinstance(k, str) and not k.startswith("_") and k not in env]:
+            del context[key]  # the script did `del key`
+        return True
+
+    def _namespace(self, context: Mapping[str, Any], external: Mapping[str, Any] | None) -> dict[str, Any]:
+        env = {**self.globals, **external, **context} if external else {**self.globals, **context}
+        # Scripts cannot name anything starting with "_", but a data key such as "_getattr_" (from
+        # a submitted form) would shadow the guard the compiled code calls. Checking our ~20 names
+        # is cheaper than filtering every data key on each gateway condition.
+        for name in self._reserved:
+            if name in env:
+                del env[name]
+        env["__builtins__"] = self.builtins
+        return env
+
+    def _run(self, code: types.CodeType, env: dict[str, Any]) -> Any:
+        """eval() the code against a deadline; works in any thread (signals would not).
+
+        A sys.settrace hook checks the deadline whenever a frame of script code starts (covers
+        recursion and script callbacks run from C, e.g. sorted(key=...)); SandboxPolicy's injected
+        checks cover loops. "line" events are not used: CPython 3.11 emits none for a loop that
+        jumps back within one line (`while True: pass`), and they would cost ~1 us per line."""
+        deadline = time.monotonic() + self.time_limit
+        previous_deadline = getattr(_state, "deadline", None)
+        if previous_deadline is not None:  # a helper running a nested script keeps the outer budget
+            deadline = min(deadline, previous_deadline[0])
+        message = f"script exceeded time limit of {self.time_limit} s"
+
+        def trace_call(frame: types.FrameType, event: str, arg: Any) -> None:
+            if frame.f_code.co_filename == SCRIPT_FILENAME and time.monotonic() > deadline:
+                raise ScriptTimeout(message)
+            return None  # no per-line tracing; helpers and library code are not traced at all
+
+        previous_trace = sys.gettrace()
+        _state.deadline = (deadline, message)
+        sys.settrace(trace_call)
+        try:
+            return eval(code, env)
+        finally:
+            sys.settrace(previous_trace)  # coverage/debuggers resume where they were
+            _state.deadline = previous_deadline
+
+
+HelpersFactory = Callable[[SpiffTask], dict[str, Any]]
+
+
+class SandboxedScriptEngine(PythonScriptEngine):
+    """Spiff script engine running everything in RestrictedEnvironment.
+
+    `helpers_factory(task)` supplies extra callables (get_current_user, manager_of, ...) for each
+    evaluation; they are visible to the script but never written back to task data."""
+
+    def __init__(
+        self,
+        helpers_factory: HelpersFactory | None = None,
+        time_limit: float = 1.0,
+        *,
+        environment: RestrictedEnvironment | None = None,
+    ) -> None:
+        super().__init__(environment=environment or RestrictedEnvironment(time_limit=time_limit))
+        self.helpers_factory = helpers_factory
+
+    def evaluate(self, task: SpiffTask, expression: str, external_context: dict[str, Any] | None = None) -> Any:
+        return super().evaluate(task, expression, self._external(task, external_context))
+
+    def execute(self, task: SpiffTask, script: str, external_context: dict[str, Any] | None = None) -> Any:
+        return super().execute(task, script, self._external(task, external_context))
+
+    def validate(self, expression: str) -> None:
+        # DMN calls this to decide between `input == cell` and `input + cell`: it must raise
+        # SyntaxError (ScriptSyntaxError is one) exactly when the text does not parse.
+        self.environment.validate(expression)
+
+    def _external(self, task: SpiffTask, given: dict[str, Any] | None) -> dict[str, Any] | None:
+        if self.helpers_factory is None:
+            return given
+        try:
+            helpers = self.helpers_factory(task)
+        except Exception as exc:
+            raise WorkflowTaskException(f"could not prepare script helpers: {exc}", task=task, exception=exc) from exc
+        # Spiff's own names (DMN's dmninputexpr, data objects) win over helpers.
+        return {**helpers, **given} if given else dict(helpers)
+
+    def create_task_exec_exception(self, task: SpiffTask, script: str, err: Exception) -> Exception:
+        if err.args and not isinstance(err.args[0], str) and not isinstance(err, SpiffWorkflowException):
+            # Spiff builds its message with `":" + err.args[0]`, so KeyError(1) from `d[1]` would
+            # surface as a TypeError raised inside Spiff instead of an error naming the task.
+            line_number, error_line = self.get_error_line_number_and_content(script, err)
+            return WorkflowTaskException(
+                f"{type(err).__name__}:{err}", task=task, exception=err, line_number=line_number, error_line=error_line
+            )
+        return super().create_task_exec_exception(task, script, err)
+
+    def get_error_line_number_and_content(self, script: str, err: Exception) -> tuple[int, str]:
+        line_number, error_line = super().get_error_line_number_and_content(script, err)
+        lineno = getattr(err, "lineno", None)
+        # Compile-time refusals have no '<string>' traceback frame; use the line we recorded.
+        if not line_number and isinstance(err, ScriptError) and isinstance(lineno, int) and lineno > 0:
+            lines = script.splitlines()
+            line_number, error_line = lineno, lines[lineno - 1] if lineno <= len(lines) else ""
+        return line_number, error_line

@@ -1,0 +1,108 @@
+"""JSON text <-> Python values with exact decimal numbers.
+
+Money must not go through binary floating point: ``19.99`` is not representable as a float,
+so ``multipleOf: 0.01`` and sums go wrong.  The forms package therefore represents every
+JSON number with a fraction or exponent as :class:`decimal.Decimal` (integers stay ``int``):
+
+* :func:`json_loads` parses JSON text that way (use it, or an equivalent
+  ``parse_float=Decimal``, wherever JSON enters the system: request bodies, BPMN test files);
+* :func:`json_dumps` writes Decimals back as JSON *numbers* with their exact digits
+  (``19.99``, ``100.00``), never as strings and never through float;
+* :func:`to_decimal_numbers` converts already-parsed data (floats from a plain ``json.loads``)
+  by way of ``repr``, which is exact for every decimal literal of up to 15 significant digits
+  (Python prints the shortest string that round-trips, i.e. what the client sent).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+import re
+import secrets
+import uuid
+from collections.abc import Callable, Mapping
+from decimal import Decimal
+from typing import Any
+
+
+def _reject_constant(name: str) -> Any:
+    # NaN and Infinity are not JSON; Python's json accepts them by default.
+    raise ValueError(f"{name} is not a valid JSON number")
+
+
+def json_loads(text: str | bytes) -> Any:
+    """Parse JSON, giving ``Decimal`` for non-integer numbers and rejecting NaN/Infinity."""
+    return json.loads(text, parse_float=Decimal, parse_constant=_reject_constant)
+
+
+def decimal_text(value: Decimal) -> str:
+    """The JSON number text of a finite Decimal (``str`` is exact and valid JSON: ``1E+2``)."""
+    if not value.is_finite():
+        raise ValueError(f"{value} is not a finite number and cannot be written as JSON")
+    return str(value)
+
+
+def json_dumps(value: Any, *, default: Callable[[Any], Any] | None = None, **kwargs: Any) -> str:
+    """``json.dumps`` that writes ``Decimal`` as exact JSON numbers.
+
+    The standard encoder cannot emit a number it did not format itself, so Decimals are
+    swapped for unguessable placeholder strings, the rest is encoded normally, and the
+    quoted placeholders are replaced by the exact number text.  ``default`` (as for
+    ``json.dumps``) may itself return Decimals.  Other keyword arguments go to ``json.dumps``.
+    """
+    nonce = secrets.token_hex(12)
+    numbers: list[str] = []
+
+    def swap(obj: Any) -> Any:
+        if isinstance(obj, Decimal):
+            numbers.append(decimal_text(obj))
+            return f"{nonce}:{len(numbers) - 1}"
+        if isinstance(obj, Mapping):
+            return {(decimal_text(k) if isinstance(k, Decimal) else k): swap(v) for k, v in obj.items()}
+        if isinstance(obj, (list, tuple)):
+            return [swap(v) for v in obj]
+        return obj
+
+    hook: Callable[[Any], Any] | None = None
+    if default is not None:
+        user_default = default
+
+        def hook(obj: Any) -> Any:
+            return swap(user_default(obj))
+
+    text = json.dumps(swap(value), default=hook, **kwargs)
+    if not numbers:
+        return text
+    return re.sub(f'"{nonce}:(\\d+)"', lambda m: numbers[int(m.group(1))], text)
+
+
+def plain_default(obj: Any) -> Any:
+    """A ``default`` hook for values that commonly sit in task data but are not JSON."""
+    if isinstance(obj, (dt.datetime, dt.date, dt.time)):
+        return obj.isoformat()
+    if isinstance(obj, uuid.UUID):
+        return str(obj)
+    if isinstance(obj, (set, frozenset)):
+        return sorted(obj, key=repr)
+    raise TypeError(f"Object of type {type(obj).__name__} is not JSON serializable")
+
+
+def float_to_decimal(value: float) -> Decimal:
+    """Exact decimal of what a JSON client most likely sent (``repr`` round-trips)."""
+    if not math.isfinite(value):
+        return Decimal(value)  # NaN/Infinity: kept non-finite so callers can reject them
+    return Decimal(repr(value))
+
+
+def to_decimal_numbers(value: Any) -> Any:
+    """Deep copy of JSON-like data with every float replaced by its exact Decimal."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, float):
+        return float_to_decimal(value)
+    if isinstance(value, Mapping):
+        return {k: to_decimal_numbers(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [to_decimal_numbers(v) for v in value]
+    return value

@@ -1,0 +1,147 @@
+"""The approval flow through the REST API, as approvers and clients drive it."""
+from __future__ import annotations
+
+from typing import Any
+
+MODEL = "demo/simple-approval"
+
+
+def _start(c: Any, data: dict[str, Any] | None = None) -> dict[str, Any]:
+    r = c.post("/api/v1/process-instances", json={"process_model_id": MODEL, **({"data": data} if data else {})})
+    assert r.status_code == 201, r.get_json()
+    return r.get_json()
+
+
+def _open_task(c: Any, instance_id: int, scope: str = "mine") -> dict[str, Any]:
+    r = c.get(f"/api/v1/tasks?scope={scope}&process_instance_id={instance_id}")
+    assert r.status_code == 200, r.get_json()
+    items = r.get_json()["items"]
+    assert len(items) == 1, items
+    return items[0]
+
+
+def test_request_runs_end_to_end_through_the_right_people(login: Any) -> None:
+    ops = login("east_ops")
+    inst = _start(ops)
+    assert inst["status"] == "running" and inst["region"] == "EAST"
+    apply_task = _open_task(ops, inst["id"])
+    assert apply_task["name"] == "提交申请" and apply_task["candidate_users"] == ["east_ops"]
+
+    detail = ops.get(f"/api/v1/tasks/{apply_task['id']}").get_json()
+    assert detail["form"]["schema"]["required"] == ["title", "amount"]
+    assert detail["form"]["ui_schema"]["ui:order"][0] == "title"
+    assert detail["allowed_actions"] == ["complete"]
+
+    r = ops.post(f"/api/v1/tasks/{apply_task['id']}/complete",
+                 json={"data": {"title": "华东充电桩采购", "amount": 1234567.89, "smuggled": "x"}})
+    assert r.status_code == 200, r.get_json()
+    body = r.get_json()
+    assert body["data"]["title"] == "华东充电桩采购"
+    assert "smuggled" not in body["data"]  # only validated fields are merged
+    assert body["metadata"]["title"] == "华东充电桩采购"
+
+    # The regional manager of EAST gets it; the one in SOUTH does not see it at all.
+    mgr = login("east_manager")
+    review = _open_task(mgr, inst["id"], scope="group")
+    assert review["candidate_groups"] == ["regional_manager@EAST"]
+    south = login("south_manager")
+    assert south.get(f"/api/v1/tasks/{review['id']}").status_code == 404
+    assert south.get(f"/api/v1/process-instances/{inst['id']}").status_code == 404
+    assert south.post(f"/api/v1/tasks/{review['id']}/complete", json={"data": {"decision": "approve"}}).status_code == 404
+    # Someone in the region without the role may read but not act.
+    planner = login("east_planner")
+    assert planner.post(f"/api/v1/tasks/{review['id']}/complete", json={"data": {"decision": "approve"}}).status_code == 403
+
+    detail = mgr.get(f"/api/v1/tasks/{review['id']}").get_json()
+    assert "华东充电桩采购" in detail["instructions"]
+    assert mgr.post(f"/api/v1/tasks/{review['id']}/complete", json={"data": {"decision": "approve", "comment": "同意"}}).status_code == 200
+
+    fin = login("east_finance")
+    ftask = _open_task(fin, inst["id"], scope="group")
+    r = fin.post(f"/api/v1/tasks/{ftask['id']}/complete", json={"data": {"finance_ok": True}})
+    assert r.status_code == 200
+    done = r.get_json()
+    assert done["status"] == "complete" and done["completed_at"]
+    assert done["data"]["outcome"] == "approved" and done["data"]["approved_by"] == "east_finance"
+    types = [e["type"] for e in done["timeline"]]
+    assert types[0] == "instance_started" and types[-1] == "instance_completed"
+    assert types.count("task_completed") == 3
+    # A finished task cannot be completed again.
+    again = fin.post(f"/api/v1/tasks/{ftask['id']}/complete", json={"data": {"finance_ok": True}})
+    assert again.status_code == 409 and again.get_json()["error"]["code"] == "conflict"
+
+
+def test_invalid_submission_is_422_naming_each_field_and_changes_nothing(login: Any) -> None:
+    ops = login("east_ops")
+    inst = _start(ops)
+    task = _open_task(ops, inst["id"])
+    r = ops.post(f"/api/v1/tasks/{task['id']}/complete",
+                 json={"data": {"amount": -5, "needed_by": "2026-13-40"}})
+    assert r.status_code == 422
+    body = r.get_json()
+    paths = {e["path"] for e in body["errors"]}
+    assert {"/title", "/amount", "/needed_by"} <= paths
+    assert body["error"]["code"] == "validation_error"
+    assert _open_task(ops, inst["id"])["id"] == task["id"]  # still open
+    inst_after = ops.get(f"/api/v1/process-instances/{inst['id']}").get_json()
+    assert [e["type"] for e in inst_after["timeline"]].count("task_completed") == 0
+
+
+def test_send_back_loops_to_the_initiator(login: Any) -> None:
+    ops, mgr = login("west_ops"), login("west_manager")
+    inst = _start(ops)
+    for i in range(3):
+        t = _open_task(ops, inst["id"])
+        assert ops.post(f"/api/v1/tasks/{t['id']}/complete", json={"data": {"title": f"第{i}版", "amount": 10 + i}}).status_code == 200
+        r = _open_task(mgr, inst["id"], scope="group")
+        assert mgr.post(f"/api/v1/tasks/{r['id']}/complete", json={"data": {"decision": "send_back"}}).status_code == 200
+    t = _open_task(ops, inst["id"])
+    detail = ops.get(f"/api/v1/tasks/{t['id']}").get_json()
+    assert detail["data"]["title"] == "第2版"  # the previous round's data is there to edit
+
+
+def test_lists_page_and_filter(login: Any) -> None:
+    ops = login("north_ops")
+    ids = [_start(ops)["id"] for _ in range(3)]
+    r = ops.get("/api/v1/process-instances?per_page=2&page=1").get_json()
+    assert r["total"] == 3 and len(r["items"]) == 2 and r["page"] == 1
+    r2 = ops.get("/api/v1/process-instances?per_page=2&page=2").get_json()
+    assert {i["id"] for i in r["items"] + r2["items"]} == set(ids)
+    t = _open_task(ops, ids[0])
+    ops.post(f"/api/v1/tasks/{t['id']}/complete", json={"data": {"title": "储能柜", "amount": 99}})
+    found = ops.get("/api/v1/process-instances?metadata=title:储能柜").get_json()
+    assert [i["id"] for i in found["items"]] == [ids[0]]
+    assert ops.get("/api/v1/process-instances?status=running,waiting").get_json()["total"] == 3
+    mine = ops.get("/api/v1/tasks?scope=mine").get_json()
+    assert mine["total"] == 2
+    assert ops.get("/api/v1/tasks?scope=mine&q=储能柜").get_json()["total"] == 0
+    mgr = login("north_manager")
+    assert mgr.get("/api/v1/tasks?scope=group&q=储能柜").get_json()["total"] == 1
+    assert ops.get("/api/v1/tasks?scope=nobody").status_code == 422
+    assert ops.get("/api/v1/process-instances?metadata=oops").status_code == 400
+
+
+def test_withdraw_by_initiator_only(login: Any) -> None:
+    ops = login("south_ops")
+    inst = _start(ops)
+    other = login("south_planner")
+    assert other.post(f"/api/v1/process-instances/{inst['id']}/withdraw", json={}).status_code == 403
+    r = ops.post(f"/api/v1/process-instances/{inst['id']}/withdraw", json={"reason": "重复提交"})
+    assert r.status_code == 200 and r.get_json()["status"] == "withdrawn"
+    assert ops.get("/api/v1/tasks?scope=mine").get_json()["total"] == 0
+    assert ops.post(f"/api/v1/process-instances/{inst['id']}/withdraw", json={}).status_code == 409
+
+
+def test_script_error_puts_instance_in_error_and_admin_can_retry(login: Any) -> None:
+    ops = login("east_ops")
+    r = ops.post("/api/v1/process-instances", json={"process_model_id": "demo:script-error", "data": {"divisor": 0}})
+    assert r.status_code == 201
+    inst = r.get_json()
+    assert inst["status"] == "error"
+    assert inst["error"]["bpmn_id"] == "risky" and "division by zero" in inst["error"]["message"]
+    assert ops.post(f"/api/v1/process-instances/{inst['id']}/retry").status_code == 403
+    admin = login("admin")
+    # Still failing: stays in error, nothing lost.
+    again = admin.post(f"/api/v1/process-instances/{inst['id']}/retry")
+    assert again.status_code == 200 and again.get_json()["status"] == "error"
+    assert admin.post(f"/api/v1/process-instances/{inst['id']}/withdraw", json={}).status_code == 403
