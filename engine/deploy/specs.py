@@ -15,8 +15,9 @@ from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
 from SpiffWorkflow.bpmn.specs.mixins.manual_task import ManualTask as ManualTaskMixin
 from SpiffWorkflow.bpmn.specs.mixins.user_task import UserTask as UserTaskMixin
 from SpiffWorkflow.exceptions import SpiffWorkflowException
-from SpiffWorkflow.spiff.parser import VALIDATOR, SpiffBpmnParser
+from SpiffWorkflow.spiff.parser import VALIDATOR
 
+from engine.deploy.parser import ApprovalBpmnParser
 from engine.deploy.xml import parse_model_xml
 from engine.errors import ElementError, ModelInvalid
 from engine.sandbox import compile_errors
@@ -52,7 +53,7 @@ def _decision_ids(tree: etree._Element) -> list[str]:
     return [d.get("id") for d in tree.iter() if etree.QName(d).localname == "decision" and d.get("id")]
 
 
-def _add_file(parser: SpiffBpmnParser, name: str, text: str) -> list[str]:
+def _add_file(parser: ApprovalBpmnParser, name: str, text: str) -> list[str]:
     tree = parse_model_xml(name, text)
     try:
         if name.endswith(".dmn"):
@@ -73,7 +74,7 @@ def parse_version(
 ) -> ParsedVersion:
     """Parse every BPMN and DMN file of a version; pull in other models' files for call activities
     and decisions not defined here (transitively), then build the primary spec."""
-    parser = SpiffBpmnParser(validator=VALIDATOR if validate else None)
+    parser = ApprovalBpmnParser(validator=VALIDATOR if validate else None)
     decision_ids: list[str] = []
     for name in model_files(files, ".dmn"):
         decision_ids += _add_file(parser, name, files[name])

@@ -146,9 +146,30 @@ def _principals_for(session: Session, instance: ProcessInstance, task: Any) -> l
                 if u is not None:
                     out.append((f"user:{u.id}", True))
         return out
+    camunda = _camunda_principals(session, instance, task)
+    if camunda:
+        return camunda
     if lane is None or lane.strip().lower() in INITIATOR_LANES:
         return [(f"user:{instance.initiator_id}", True)]
     return _group_principals(session, instance, lane)
+
+
+def _names(value: str | None) -> list[str]:
+    # Camunda expressions (${...}) need Camunda's EL; they are not assignments we can resolve.
+    return [v.strip() for v in (value or "").split(",") if v.strip() and "${" not in v and "#{" not in v]
+
+
+def _camunda_principals(session: Session, instance: ProcessInstance, task: Any) -> list[tuple[str, bool]]:
+    """camunda:assignee / candidateUsers / candidateGroups from models drawn in the Camunda modeler."""
+    ext = getattr(task.task_spec, "extensions", None) or {}
+    out: list[tuple[str, bool]] = []
+    for username in _names(ext.get("camunda:assignee")) + _names(ext.get("camunda:candidateUsers")):
+        u = get_user_by_username(session, username)
+        if u is not None:
+            out.append((f"user:{u.id}", True))
+    for group in _names(ext.get("camunda:candidateGroups")):
+        out += _group_principals(session, instance, group)
+    return out
 
 
 def _group_principals(session: Session, instance: ProcessInstance, name: str) -> list[tuple[str, bool]]:

@@ -145,3 +145,59 @@ def test_script_error_puts_instance_in_error_and_admin_can_retry(login: Any) -> 
     again = admin.post(f"/api/v1/process-instances/{inst['id']}/retry")
     assert again.status_code == 200 and again.get_json()["status"] == "error"
     assert admin.post(f"/api/v1/process-instances/{inst['id']}/withdraw", json={}).status_code == 403
+
+
+def test_call_activity_resolves_another_model_and_camunda_assignees(login: Any) -> None:
+    ops = login("east_ops")
+    inst = ops.post("/api/v1/process-instances", json={"process_model_id": "demo:caller"}).get_json()
+    assert inst["status"] == "running", inst
+    fin = login("east_finance")
+    t = _open_task(fin, inst["id"], scope="group")
+    assert t["bpmn_id"] == "finance_sign" and t["candidate_groups"] == ["finance@EAST"]
+    assert fin.post(f"/api/v1/tasks/{t['id']}/complete", json={"data": {}}).status_code == 200
+    planner = login("east_planner")
+    ack = _open_task(planner, inst["id"], scope="mine")
+    assert ack["bpmn_id"] == "planner_ack" and ack["candidate_users"] == ["east_planner"]
+    assert login("west_planner").post(f"/api/v1/tasks/{ack['id']}/complete", json={"data": {}}).status_code == 404
+    done = planner.post(f"/api/v1/tasks/{ack['id']}/complete", json={"data": {}}).get_json()
+    assert done["status"] == "complete" and done["data"]["chain_done"] is True
+
+
+def test_timer_waits_then_the_poller_advances_it(app: Any, login: Any) -> None:
+    import time
+
+    from engine.instances.timers import poll_timers
+
+    ops = login("east_ops")
+    inst = ops.post("/api/v1/process-instances", json={"process_model_id": "demo:timer-wait"}).get_json()
+    assert inst["status"] == "waiting" and inst["tasks"] == []
+    ctx, sessions = app.extensions["engine_ctx"], app.extensions["db_sessions"]
+    assert poll_timers(sessions, ctx) == 0  # not due yet
+    time.sleep(1.2)
+    assert poll_timers(sessions, ctx) == 1
+    assert poll_timers(sessions, ctx) == 0  # fired once
+    after = ops.get(f"/api/v1/process-instances/{inst['id']}").get_json()
+    assert after["status"] == "running" and [t["bpmn_id"] for t in after["tasks"]] == ["after"]
+    assert [e["type"] for e in after["timeline"]].count("timer_fired") == 1
+
+
+def test_sandbox_escape_in_a_model_is_an_error_naming_the_task(login: Any) -> None:
+    import json as _json
+
+    designer = login("designer")
+    bpmn = ('<?xml version="1.0" encoding="UTF-8"?><bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d" targetNamespace="t">'
+            '<bpmn:process id="evil" isExecutable="true"><bpmn:startEvent id="s"><bpmn:outgoing>a</bpmn:outgoing></bpmn:startEvent>'
+            '<bpmn:scriptTask id="escape" name="逃逸"><bpmn:incoming>a</bpmn:incoming><bpmn:outgoing>b</bpmn:outgoing>'
+            '<bpmn:script>x = get_current_user.__globals__</bpmn:script></bpmn:scriptTask>'
+            '<bpmn:endEvent id="e"><bpmn:incoming>b</bpmn:incoming></bpmn:endEvent>'
+            '<bpmn:sequenceFlow id="a" sourceRef="s" targetRef="escape"/><bpmn:sequenceFlow id="b" sourceRef="escape" targetRef="e"/>'
+            '</bpmn:process></bpmn:definitions>')
+    meta = _json.dumps({"display_name": "evil", "primary_file_name": "evil.bpmn", "primary_process_id": "evil"})
+    r = designer.post("/api/v1/process-models/t:evil/deployments", json={"files": {"evil.bpmn": bpmn, "process_model.json": meta}})
+    assert r.status_code == 422 and r.get_json()["errors"][0]["element_id"] == "escape"
+    # Passed the compiler, refused at run time: getattr with a computed name.
+    bpmn2 = bpmn.replace("x = get_current_user.__globals__", "x = getattr(get_current_user, '__glo' + 'bals__')")
+    r = designer.post("/api/v1/process-models/t:evil/deployments", json={"files": {"evil.bpmn": bpmn2, "process_model.json": meta}})
+    assert r.status_code == 201, r.get_json()
+    inst = login("east_ops").post("/api/v1/process-instances", json={"process_model_id": "t:evil"}).get_json()
+    assert inst["status"] == "error" and inst["error"]["bpmn_id"] == "escape"

@@ -1,0 +1,39 @@
+"""Our BPMN parser: SpiffWorkflow's (BPMN + DMN + spiffworkflow extensions) that also reads the
+Camunda assignment attributes, so models drawn in the Camunda modeler keep their assignees."""
+from __future__ import annotations
+
+from typing import Any
+
+from SpiffWorkflow.bpmn.parser.util import full_tag
+from SpiffWorkflow.spiff.parser import SpiffBpmnParser
+from SpiffWorkflow.spiff.parser.task_spec import SpiffTaskParser, UserTaskParser
+from SpiffWorkflow.spiff.specs.defaults import ManualTask, UserTask
+
+CAMUNDA_NS = "http://camunda.org/schema/1.0/bpmn"
+CAMUNDA_ATTRS = ("assignee", "candidateUsers", "candidateGroups")
+
+
+def _camunda_extensions(node: Any, extensions: dict[str, Any]) -> dict[str, Any]:
+    for attr in CAMUNDA_ATTRS:
+        value = node.get(f"{{{CAMUNDA_NS}}}{attr}")
+        if value and value.strip():
+            extensions[f"camunda:{attr}"] = value.strip()
+    return extensions
+
+
+class AssignableUserTaskParser(UserTaskParser):
+    def parse_extensions(self, node: Any = None) -> dict[str, Any]:
+        return _camunda_extensions(self.node if node is None else node, super().parse_extensions(node))
+
+
+class AssignableManualTaskParser(SpiffTaskParser):
+    def parse_extensions(self, node: Any = None) -> dict[str, Any]:
+        return _camunda_extensions(self.node if node is None else node, super().parse_extensions(node))
+
+
+class ApprovalBpmnParser(SpiffBpmnParser):
+    OVERRIDE_PARSER_CLASSES = {
+        **SpiffBpmnParser.OVERRIDE_PARSER_CLASSES,
+        full_tag("userTask"): (AssignableUserTaskParser, UserTask),
+        full_tag("manualTask"): (AssignableManualTaskParser, ManualTask),
+    }
