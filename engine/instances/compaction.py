@@ -13,8 +13,8 @@ from typing import Any
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
 
-KEEP_ANCESTORS = 60  # finished tasks kept above the live frontier (several loop iterations)
-COMPACT_AT = 2 * KEEP_ANCESTORS
+KEEP_ANCESTORS = 20  # finished tasks kept above the live frontier (a few loop iterations)
+SLACK = 10  # re-root only once the finished prefix exceeds KEEP_ANCESTORS + SLACK (amortized)
 
 
 def _live_subtrees(root: Any, workflow: Any) -> set[Any]:
@@ -45,7 +45,7 @@ def _chain_length(root: Any) -> int:
 def compact_workflow(wf: Any, keep: int = KEEP_ANCESTORS) -> int:
     """Re-root one (sub)workflow's tree below its finished prefix. Returns tasks dropped."""
     root = wf.task_tree
-    if _chain_length(root) < keep + COMPACT_AT - KEEP_ANCESTORS and len(wf.tasks) < 4 * COMPACT_AT:
+    if _chain_length(root) <= keep + SLACK and len(wf.tasks) < 8 * (keep + SLACK):
         return 0
     live = _live_subtrees(root, wf)
     # Walk down while exactly one child is live and the node itself is finished: that path is history.
