@@ -64,6 +64,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         return jsonify({"status": "ok"})
 
     from api.cli import register_cli
+    from api.web import register_web
 
     register_cli(app)
+    register_web(app)
     return app
