@@ -41,7 +41,7 @@ def _user_from_token(token: str) -> User | None:
 
 def current_user() -> User | None:
     if "user" in g:
-        return g.user  # type: ignore[no-any-return]
+        return g.user
     user = None
     header = request.headers.get("Authorization", "")
     if header.lower().startswith("bearer "):

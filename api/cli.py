@@ -15,7 +15,7 @@ from api.config import Settings
 
 
 def _settings() -> Settings:
-    return current_app.extensions["settings"]  # type: ignore[no-any-return]
+    return current_app.extensions["settings"]
 
 
 def register_cli(app: Flask) -> None:

@@ -21,10 +21,10 @@ def init_db(app: Flask, url: str) -> None:
 
 
 def sessions() -> sessionmaker[Session]:
-    return current_app.extensions["db_sessions"]  # type: ignore[no-any-return]
+    return current_app.extensions["db_sessions"]
 
 
 def db() -> Session:
     if "db_session" not in g:
         g.db_session = sessions()()
-    return g.db_session  # type: ignore[no-any-return]
+    return g.db_session

@@ -125,6 +125,11 @@ class CompleteIn(StrictSchema):
     data = fields.Dict(load_default=dict)
 
 
+class RetryIn(StrictSchema):
+    data = fields.Dict(load_default=dict, metadata={"description": "corrections merged into the failed task's data"})
+    to_latest_version = fields.Boolean(load_default=False)
+
+
 class WithdrawIn(StrictSchema):
     reason = fields.String(load_default="", validate=validate.Length(max=2000))
 

@@ -68,6 +68,7 @@ def run(cycles: int, out: Any = sys.stdout) -> dict[str, float]:
         deploy(s, model_id="bench/loop", files=FILES, actor="bench")
         s.commit()
         user = get_user_by_username(s, "east_ops")
+        assert user is not None
         inst_id = service.start_instance(s, ctx, model_id="bench/loop", actor=user,
                                          data={"rounds": 0, "target": cycles}).instance.id
         s.commit()
@@ -75,6 +76,7 @@ def run(cycles: int, out: Any = sys.stdout) -> dict[str, float]:
     sizes: list[int] = []
     with sessions() as s:
         user = get_user_by_username(s, "east_ops")
+        assert user is not None
         for i in range(cycles):
             t0 = time.perf_counter()
             for _ in range(2):

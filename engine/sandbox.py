@@ -119,14 +119,16 @@ class SandboxPolicy(RestrictingNodeTransformer):
         return node
 
     def visit_For(self, node: ast.For) -> ast.AST:
-        node = super().visit_For(node)
-        node.body.insert(0, self._deadline_check(node.body[0]))
-        return node
+        new = super().visit_For(node)
+        assert isinstance(new, ast.For)
+        new.body.insert(0, self._deadline_check(new.body[0]))
+        return new
 
     def visit_comprehension(self, node: ast.comprehension) -> ast.AST:
-        node = super().visit_comprehension(node)
-        node.ifs.insert(0, self._call("_check_deadline_", [], node.iter))
-        return node
+        new = super().visit_comprehension(node)
+        assert isinstance(new, ast.comprehension)
+        new.ifs.insert(0, self._call("_check_deadline_", [], new.iter))
+        return new
 
     def visit_Try(self, node: ast.Try) -> ast.AST:
         # A script must not swallow ScriptTimeout (`except: pass`, `finally: continue`) and run on,
@@ -481,7 +483,8 @@ class _Guards:
 
     def fstring_format(self, value: Any, conversion: int, spec: str) -> str:
         if conversion != -1:
-            value = {ord("s"): str, ord("r"): repr, ord("a"): ascii}[conversion](value)
+            convert: dict[int, Callable[[Any], str]] = {ord("s"): str, ord("r"): repr, ord("a"): ascii}
+            value = convert[conversion](value)
         return self.format_(value, spec)
 
     def getattr_(self, obj: Any, name: str, *default: Any) -> Any:

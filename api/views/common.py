@@ -12,7 +12,7 @@ from engine.org.models import User
 
 
 def engine_ctx() -> EngineContext:
-    return current_app.extensions["engine_ctx"]  # type: ignore[no-any-return]
+    return current_app.extensions["engine_ctx"]
 
 
 def model_id_from_path(raw: str) -> str:

@@ -12,6 +12,7 @@ from api.schemas import (
     InstanceDetailOut,
     InstanceListArgs,
     InstanceOut,
+    RetryIn,
     StartIn,
     WithdrawIn,
     page_schema,
@@ -107,11 +108,14 @@ def withdraw(body: dict[str, Any], instance_id: int) -> dict[str, Any]:
 
 @blp.route("/process-instances/<int:instance_id>/retry", methods=["POST"])
 @login_required
+@blp.arguments(RetryIn)
 @blp.response(200, InstanceDetailOut)
-def retry(instance_id: int) -> dict[str, Any]:
-    """An administrator re-runs a request in `error` after fixing its cause."""
+def retry(body: dict[str, Any], instance_id: int) -> dict[str, Any]:
+    """An administrator re-runs a request in `error` after fixing its cause: optionally with
+    corrected data, or moved onto the newest version of its model."""
     session = db()
-    step = service.retry(session, engine_ctx(), instance_id=instance_id, actor=require_user())
+    step = service.retry(session, engine_ctx(), instance_id=instance_id, actor=require_user(),
+                         data=body["data"], to_latest_version=body["to_latest_version"])
     session.commit()
     return detail(step.instance)
 

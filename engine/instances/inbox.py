@@ -31,7 +31,7 @@ class Page:
     per_page: int
 
 
-def _paged(session: Session, q: Select[Any], page: int, per_page: int, order: Any) -> Page:
+def _paged(session: Session, q: Select[Any, Any], page: int, per_page: int, order: Any) -> Page:
     if page < 1 or not 1 <= per_page <= 200:
         raise BadRequest("page must be >= 1 and per_page between 1 and 200")
     total = session.execute(select(func.count()).select_from(q.order_by(None).subquery())).scalar_one()

@@ -222,7 +222,7 @@ def complete_task(
         update(HumanTask).where(HumanTask.id == row.id, HumanTask.status == OPEN)
         .values(status=DONE, completed_at=now, completed_by_id=actor.id).execution_options(synchronize_session=False)
     )
-    if closed.rowcount != 1:
+    if closed.rowcount != 1:  # type: ignore[attr-defined]
         raise Conflict(f"task {task_id} was completed by someone else")
     events = [PendingEvent("task_completed", actor.username, {"task": row.name, "data": submitted},
                            task_guid=row.task_guid, bpmn_id=row.bpmn_id)]
@@ -252,18 +252,53 @@ def withdraw(session: Session, ctx: EngineContext, *, instance_id: int, actor: U
     return Step(instance, [], None)
 
 
-def retry(session: Session, ctx: EngineContext, *, instance_id: int, actor: User) -> Step:
-    """Re-run an instance in `error` (after its cause was fixed): errored tasks become READY again."""
+def _missing_specs(state: str, parsed: Any) -> list[str]:
+    """Task spec names the saved state uses that the target version does not define."""
+    import json
+
+    dct = json.loads(state)
+    specs = [parsed.spec, *parsed.subprocess_specs.values()]
+    known = {name for spec in specs for name in spec.task_specs}
+    used = {t["task_spec"] for t in dct["tasks"].values()}
+    for sp in dct.get("subprocesses", {}).values():
+        used |= {t["task_spec"] for t in sp["tasks"].values()}
+    return sorted(used - known)
+
+
+def retry(
+    session: Session, ctx: EngineContext, *, instance_id: int, actor: User,
+    data: dict[str, Any] | None = None, to_latest_version: bool = False,
+) -> Step:
+    """Re-run an instance in `error` after its cause was fixed: errored tasks become READY again.
+    `data` corrects the failed task's data; `to_latest_version` moves the instance onto the
+    newest deployed version (e.g. a fixed script) if every task it has is still in that model.
+    Both are recorded in the audit log."""
     if not actor.has_role("admin"):
         raise Forbidden("only an administrator may retry a failed request")
     instance = get_instance(session, actor, instance_id)
     if instance.status != ERROR:
         raise Conflict(f"the request is {instance.status}, not in error")
+    events = [PendingEvent("instance_retried", actor.username, {"previous_error": instance.error, "data": data or {}})]
+    if to_latest_version:
+        model = get_model(session, instance.model_id)
+        if model.latest_version_id and model.latest_version_id != instance.version_id:
+            target = parsed_version(session, ctx, model.latest_version_id)
+            missing = _missing_specs(instance.state, target)
+            if missing:
+                raise Conflict("the newest version lacks elements this request is at: " + ", ".join(missing),
+                               {"missing_elements": missing})
+            old = session.get(ModelVersion, instance.version_id)
+            new = session.get(ModelVersion, model.latest_version_id)
+            events.append(PendingEvent("instance_migrated", actor.username, {
+                "from_version": old.number if old else None, "to_version": new.number if new else None,
+                "content_hash": new.content_hash if new else None}))
+            instance.version_id = model.latest_version_id
     wf, _ = load_workflow(session, ctx, instance, actor)
     for task in wf.get_tasks(state=TaskState.ERROR):
+        if data:
+            task.data.update(data)
         task._set_state(TaskState.READY)
     failure = run_engine(wf)
     version = session.get(ModelVersion, instance.version_id)
-    events = [PendingEvent("instance_retried", actor.username, {"previous_error": instance.error})]
     return _finish_step(session, instance, wf, version.meta if version else {}, events, failure, actor.username,
                         now=ctx.clock())

@@ -142,9 +142,31 @@ def test_script_error_puts_instance_in_error_and_admin_can_retry(login: Any) -> 
     assert ops.post(f"/api/v1/process-instances/{inst['id']}/retry").status_code == 403
     admin = login("admin")
     # Still failing: stays in error, nothing lost.
-    again = admin.post(f"/api/v1/process-instances/{inst['id']}/retry")
+    again = admin.post(f"/api/v1/process-instances/{inst['id']}/retry", json={})
     assert again.status_code == 200 and again.get_json()["status"] == "error"
     assert admin.post(f"/api/v1/process-instances/{inst['id']}/withdraw", json={}).status_code == 403
+    # Fixed by correcting the data: it runs on to the next task.
+    fixed = admin.post(f"/api/v1/process-instances/{inst['id']}/retry", json={"data": {"divisor": 4}}).get_json()
+    assert fixed["status"] == "running" and fixed["data"]["ratio"] == 2.5
+    assert [t["bpmn_id"] for t in fixed["tasks"] if t["status"] == "open"] == ["confirm"]
+    types = [e["type"] for e in fixed["timeline"]]
+    assert types.count("instance_error") == 2 and types.count("instance_retried") == 2
+    assert admin.post(f"/api/v1/process-instances/{inst['id']}/retry", json={}).status_code == 409
+
+
+def test_retry_on_the_newest_version_after_the_script_is_fixed(login: Any) -> None:
+    ops, admin, designer = login("east_ops"), login("admin"), login("designer")
+    inst = ops.post("/api/v1/process-instances", json={"process_model_id": "demo:script-error", "data": {"divisor": 0}}).get_json()
+    assert inst["status"] == "error"
+    model = designer.get("/api/v1/process-models/demo:script-error").get_json()
+    bpmn = model["files"]["script_error.bpmn"].replace("ratio = 10 / divisor", "ratio = 10 / divisor if divisor else None")
+    assert designer.post("/api/v1/process-models/demo:script-error/deployments",
+                         json={"files": {"script_error.bpmn": bpmn}}).status_code == 201
+    # Retrying on its own version fails again; on the newest it goes on.
+    assert admin.post(f"/api/v1/process-instances/{inst['id']}/retry", json={}).get_json()["status"] == "error"
+    fixed = admin.post(f"/api/v1/process-instances/{inst['id']}/retry", json={"to_latest_version": True}).get_json()
+    assert fixed["status"] == "running" and fixed["version"] == 2 and fixed["data"]["ratio"] is None
+    assert "instance_migrated" in [e["type"] for e in fixed["timeline"]]
 
 
 def test_call_activity_resolves_another_model_and_camunda_assignees(login: Any) -> None:
@@ -201,3 +223,31 @@ def test_sandbox_escape_in_a_model_is_an_error_naming_the_task(login: Any) -> No
     assert r.status_code == 201, r.get_json()
     inst = login("east_ops").post("/api/v1/process-instances", json={"process_model_id": "t:evil"}).get_json()
     assert inst["status"] == "error" and inst["error"]["bpmn_id"] == "escape"
+
+
+def test_lane_owners_in_task_data_override_the_lane(login: Any) -> None:
+    import json as _json
+
+    bpmn = """<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d" targetNamespace="t">
+  <bpmn:process id="owners" isExecutable="true">
+    <bpmn:laneSet id="ls"><bpmn:lane id="l1" name="审批人"><bpmn:flowNodeRef>approve</bpmn:flowNodeRef></bpmn:lane></bpmn:laneSet>
+    <bpmn:startEvent id="s"><bpmn:outgoing>a</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:scriptTask id="pick" name="指定审批人"><bpmn:incoming>a</bpmn:incoming><bpmn:outgoing>b</bpmn:outgoing>
+      <bpmn:script>lane_owners = {"审批人": [manager_of(get_current_user()["username"]), "group:finance"]}</bpmn:script></bpmn:scriptTask>
+    <bpmn:userTask id="approve" name="审批"><bpmn:incoming>b</bpmn:incoming><bpmn:outgoing>c</bpmn:outgoing></bpmn:userTask>
+    <bpmn:endEvent id="e"><bpmn:incoming>c</bpmn:incoming></bpmn:endEvent>
+    <bpmn:sequenceFlow id="a" sourceRef="s" targetRef="pick"/>
+    <bpmn:sequenceFlow id="b" sourceRef="pick" targetRef="approve"/>
+    <bpmn:sequenceFlow id="c" sourceRef="approve" targetRef="e"/>
+  </bpmn:process>
+</bpmn:definitions>"""
+    meta = _json.dumps({"display_name": "owners", "primary_file_name": "o.bpmn", "primary_process_id": "owners"})
+    assert login("designer").post("/api/v1/process-models/t:owners/deployments",
+                                  json={"files": {"o.bpmn": bpmn, "process_model.json": meta}}).status_code == 201
+    inst = login("south_ops").post("/api/v1/process-instances", json={"process_model_id": "t:owners"}).get_json()
+    task = inst["tasks"][0]
+    assert task["candidate_users"] == ["south_manager"] and task["candidate_groups"] == ["finance@SOUTH"]
+    assert login("south_finance").get(f"/api/v1/tasks/{task['id']}").get_json()["allowed_actions"] == ["complete"]
+    assert login("east_finance").get(f"/api/v1/tasks/{task['id']}").status_code == 404
+    assert login("south_manager").post(f"/api/v1/tasks/{task['id']}/complete", json={"data": {}}).status_code == 200
