@@ -30,7 +30,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         SECRET_KEY=settings.secret_key,
         TESTING=settings.testing,
         TOKEN_MAX_AGE=settings.token_max_age,
+        SESSION_COOKIE_NAME="nea_session",
         SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SECURE=settings.secure_cookies,
         SESSION_COOKIE_SAMESITE="Lax",
         PERMANENT_SESSION_LIFETIME=dt.timedelta(seconds=settings.token_max_age),
         MAX_CONTENT_LENGTH=16 * 1024 * 1024,
@@ -52,9 +54,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     init_db(app, settings.database_url)
 
     api = JsonErrorApi(app)
-    from api.views import auth, instances, models, tasks
+    from api.views import auth, instances, models, org, tasks
 
-    for module in (auth, models, instances, tasks):
+    for module in (auth, org, models, instances, tasks):
         api.register_blueprint(module.blp)
     register_error_handlers(app)
 

@@ -87,6 +87,34 @@ def register_cli(app: Flask) -> None:
         click.echo(f"{report.passed} passed, {report.failed} failed")
         sys.exit(0 if report.failed == 0 and report.passed > 0 else 1)
 
+    org = AppGroup("org", help="Manage the organisation.")
+    app.cli.add_command(org)
+
+    @org.command("import")
+    @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+    def org_import(file: Path) -> None:
+        """Import users (CSV) or regions, groups and users (YAML). All or nothing: every error is
+        reported with its row and column, and nothing is written unless the whole file is clean."""
+        from engine.org.importer import import_organisation
+
+        fmt = "csv" if file.suffix.lower() == ".csv" else "yaml"
+        text = file.read_text(encoding="utf-8-sig")
+
+        def bar(items: Any) -> Any:
+            with click.progressbar(list(items), label="importing users") as b:
+                yield from b
+
+        with current_app.extensions["db_sessions"]() as session:
+            report = import_organisation(session, text, fmt=fmt, actor="cli", progress=bar)
+            if report.errors:
+                session.rollback()
+                for e in report.errors:
+                    click.echo(e, err=True)
+                click.echo(f"nothing imported: {len(report.errors)} errors", err=True)
+                sys.exit(1)
+            session.commit()
+        click.echo(f"{len(report.created)} created, {len(report.updated)} updated")
+
     audit = AppGroup("audit", help="Check the audit log.")
     app.cli.add_command(audit)
 

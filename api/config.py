@@ -31,6 +31,8 @@ class Settings:
     default_locale: str = "zh-CN"
     script_time_limit: float = 1.0
     token_max_age: int = 12 * 3600
+    # Behind HTTPS in production set SECURE_COOKIES=1; the embedded default serves plain http://127.0.0.1.
+    secure_cookies: bool = False
     testing: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -47,6 +49,7 @@ class Settings:
             timezone=env.get("TIMEZONE", "Asia/Shanghai"),
             default_locale=env.get("DEFAULT_LOCALE", "zh-CN"),
             script_time_limit=float(env.get("SCRIPT_TIME_LIMIT", "1.0")),
+            secure_cookies=env.get("SECURE_COOKIES", "").lower() in ("1", "true", "yes"),
         )
         known = {f.name for f in fields(cls)}
         over = {k: v for k, v in (overrides or {}).items() if k in known}

@@ -60,7 +60,11 @@ def register_error_handlers(app: Flask) -> None:
         extra = {}
         if isinstance(exc.details, dict) and "errors" in exc.details:
             extra["errors"] = exc.details["errors"]
-        return error_response(exc.status, exc.code, exc.message, exc.details, **extra)
+        resp = error_response(exc.status, exc.code, exc.message, exc.details, **extra)
+        retry_after = getattr(exc, "retry_after", None)
+        if retry_after:
+            resp.headers["Retry-After"] = str(retry_after)
+        return resp
 
     @app.errorhandler(StaleDataError)
     def _stale(_exc: StaleDataError) -> Response:

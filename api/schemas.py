@@ -32,6 +32,7 @@ class UserOut(Schema):
 
 class LoginOut(Schema):
     token = fields.String()
+    csrf_token = fields.String()
     user = fields.Nested(UserOut)
 
 
@@ -57,6 +58,7 @@ class ProcessModelSummaryOut(Schema):
     versions = fields.List(fields.Nested(VersionOut))
     primary_process_id = fields.String(allow_none=True)
     primary_file_name = fields.String(allow_none=True)
+    can_start = fields.Boolean(metadata={"description": "whether the caller may start a request"})
 
 
 class ProcessModelOut(ProcessModelSummaryOut):
@@ -188,3 +190,82 @@ def parse_metadata_filter(raw: str | None) -> dict[str, str]:
         k, v = pair.split(":", 1)
         out[k.strip()] = v.strip()
     return out
+
+
+class AdminUserOut(UserOut):
+    phone = fields.String()
+    is_active = fields.Boolean()
+    created_at = fields.DateTime()
+
+
+class UserIn(StrictSchema):
+    username = fields.String(required=True, validate=validate.Length(min=2, max=100))
+    display_name = fields.String(validate=validate.Length(min=1, max=200))
+    email = fields.String(validate=validate.Length(max=200))
+    phone = fields.String(validate=validate.Length(max=40))
+    region = fields.String(validate=validate.Length(max=32))
+    department = fields.String(validate=validate.Length(max=100))
+    locale = fields.String(validate=validate.OneOf(["zh-CN", "en"]))
+    groups = fields.List(fields.String(validate=validate.Length(max=100)))
+    manager = fields.String(allow_none=True, validate=validate.Length(max=100))
+    is_active = fields.Boolean()
+    password = fields.String(load_only=True, validate=validate.Length(min=8, max=200))
+
+
+class UserPatchIn(UserIn):
+    username = fields.String(dump_only=True)
+
+
+class GroupOut(Schema):
+    name = fields.String()
+    display_name = fields.String()
+    hq_wide = fields.Boolean()
+    members = fields.Function(lambda g: sorted(u.username for u in g.members))
+
+
+class GroupIn(StrictSchema):
+    name = fields.String(required=True, validate=validate.Length(min=2, max=100))
+    display_name = fields.String(load_default="", validate=validate.Length(max=200))
+    hq_wide = fields.Boolean(load_default=False)
+
+
+class RegionOut(Schema):
+    code = fields.String()
+    name = fields.String()
+    name_en = fields.String()
+
+
+class DelegationIn(StrictSchema):
+    delegate = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    starts_at = fields.AwareDateTime(required=True, default_timezone=None)
+    ends_at = fields.AwareDateTime(required=True, default_timezone=None)
+    reason = fields.String(load_default="", validate=validate.Length(max=500))
+
+
+class DelegationOut(Schema):
+    id = fields.Integer()
+    delegate = fields.String()
+    starts_at = fields.DateTime()
+    ends_at = fields.DateTime()
+    reason = fields.String()
+
+
+class TokenIn(StrictSchema):
+    username = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    scopes = fields.List(fields.String(validate=validate.OneOf(["read", "write"])), load_default=lambda: ["read"])
+    expires_at = fields.AwareDateTime(allow_none=True, load_default=None)
+
+
+class TokenOut(Schema):
+    id = fields.Integer()
+    name = fields.String()
+    username = fields.String()
+    prefix = fields.String()
+    scopes = fields.Function(lambda t: t["scopes"].split())
+    created_by = fields.String()
+    created_at = fields.DateTime()
+    expires_at = fields.DateTime(allow_none=True)
+    last_used_at = fields.DateTime(allow_none=True)
+    revoked_at = fields.DateTime(allow_none=True)
+    token = fields.String(metadata={"description": "the secret: shown once, when the token is created"})

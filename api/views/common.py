@@ -42,9 +42,23 @@ def task_dict(row: HumanTask, instance: ProcessInstance, names: dict[int, str], 
     }
 
 
+def hidden_by_version(session: Session, user: User, version_ids: set[int]) -> dict[int, set[str]]:
+    """Per model version, the data keys this user may not see (restricted_fields)."""
+    from engine.deploy.models import ModelVersion
+    from engine.instances.access import hidden_fields
+
+    if not version_ids:
+        return {}
+    rows = session.execute(select(ModelVersion.id, ModelVersion.meta).where(ModelVersion.id.in_(version_ids))).all()
+    return {vid: hidden_fields(user, meta or {}) for vid, meta in rows}
+
+
 def task_rows_to_dicts(session: Session, pairs: list[tuple[HumanTask, ProcessInstance]]) -> list[dict[str, Any]]:
+    from api.auth import require_user
+    from engine.instances.access import redact
     from engine.instances.inbox import candidates_of
 
+    hidden = hidden_by_version(session, require_user(), {i.version_id for _, i in pairs})
     cands = candidates_of(session, [t.id for t, _ in pairs])
     ids: set[int | None] = set()
     for t, _ in pairs:
@@ -52,4 +66,7 @@ def task_rows_to_dicts(session: Session, pairs: list[tuple[HumanTask, ProcessIns
     for principals in cands.values():
         ids |= {int(p[5:]) for p in principals if p.startswith("user:")}
     names = usernames(session, ids)
-    return [task_dict(t, i, names, cands[t.id]) for t, i in pairs]
+    out = [task_dict(t, i, names, cands[t.id]) for t, i in pairs]
+    for d, (_, inst) in zip(out, pairs, strict=True):
+        d["metadata"] = redact(d["metadata"], hidden.get(inst.version_id, set()))
+    return out

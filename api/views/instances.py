@@ -18,10 +18,11 @@ from api.schemas import (
     page_schema,
     parse_metadata_filter,
 )
-from api.views.common import engine_ctx, model_id_from_path, task_rows_to_dicts, usernames
+from api.views.common import engine_ctx, hidden_by_version, model_id_from_path, task_rows_to_dicts, usernames
 from engine.audit.models import AuditEvent
 from engine.deploy.models import ModelVersion
 from engine.instances import service
+from engine.instances.access import hidden_fields, redact
 from engine.instances.inbox import list_instances
 from engine.instances.models import HumanTask, ProcessInstance
 from engine.instances.runner import workflow_data
@@ -39,22 +40,29 @@ def instance_dict(instance: ProcessInstance, initiator: str, version: int | None
     }
 
 
-def _timeline(instance_id: int) -> list[AuditEvent]:
-    return list(db().execute(select(AuditEvent).where(AuditEvent.chain == f"instance:{instance_id}")
-                             .order_by(AuditEvent.seq)).scalars())
+def _timeline(instance: ProcessInstance, hidden: set[str]) -> list[dict[str, Any]]:
+    """The request's audit events; data keys the caller may not see are left out (the stored
+    events are untouched: their hashes cover the full data)."""
+    events = db().execute(select(AuditEvent).where(AuditEvent.chain == f"instance:{instance.id}")
+                          .order_by(AuditEvent.seq)).scalars()
+    return [{"seq": e.seq, "at": e.at, "actor": e.actor, "type": e.type, "task_guid": e.task_guid,
+             "bpmn_id": e.bpmn_id, "data": redact(e.data, hidden), "prev_hash": e.prev_hash, "hash": e.hash}
+            for e in events]
 
 
 def detail(instance: ProcessInstance) -> dict[str, Any]:
     session = db()
     version = session.get(ModelVersion, instance.version_id)
+    hidden = hidden_fields(require_user(), version.meta if version else {})
     names = usernames(session, {instance.initiator_id})
     out = instance_dict(instance, names.get(instance.initiator_id, ""), version.number if version else None)
+    out["meta"] = redact(out["meta"], hidden)
     tasks = session.execute(select(HumanTask, ProcessInstance).join(ProcessInstance, ProcessInstance.id == HumanTask.instance_id)
                             .where(HumanTask.instance_id == instance.id).order_by(HumanTask.id)).all()
     out["tasks"] = task_rows_to_dicts(session, list(tasks))
     parsed = service.parsed_version(session, engine_ctx(), instance.version_id)
-    out["data"] = workflow_data(load_state(instance.state, parsed, None))
-    out["timeline"] = _timeline(instance.id)
+    out["data"] = redact(workflow_data(load_state(instance.state, parsed, None)), hidden)
+    out["timeline"] = _timeline(instance, hidden)
     return out
 
 
@@ -82,8 +90,11 @@ def list_view(args: dict[str, Any]) -> dict[str, Any]:
         region=args.get("region"), initiator=args.get("initiator"), metadata=parse_metadata_filter(args.get("metadata")),
         sort=args["sort"], page=args["page"], per_page=args["per_page"],
     )
-    return {"items": [instance_dict(i, u) for i, u in page.items], "total": page.total, "page": page.page,
-            "per_page": page.per_page}
+    hidden = hidden_by_version(db(), require_user(), {i.version_id for i, _ in page.items})
+    items = [instance_dict(i, u) for i, u in page.items]
+    for item, (inst, _) in zip(items, page.items, strict=True):
+        item["meta"] = redact(item["meta"], hidden.get(inst.version_id, set()))
+    return {"items": items, "total": page.total, "page": page.page, "per_page": page.per_page}
 
 
 @blp.route("/process-instances/<int:instance_id>")
@@ -123,7 +134,8 @@ def retry(body: dict[str, Any], instance_id: int) -> dict[str, Any]:
 @blp.route("/process-instances/<int:instance_id>/audit")
 @login_required
 @blp.response(200, AuditEventOut(many=True))
-def audit(instance_id: int) -> list[AuditEvent]:
+def audit(instance_id: int) -> list[dict[str, Any]]:
     """The request's hash-chained audit events, oldest first."""
-    service.get_instance(db(), require_user(), instance_id)
-    return _timeline(instance_id)
+    instance = service.get_instance(db(), require_user(), instance_id)
+    version = db().get(ModelVersion, instance.version_id)
+    return _timeline(instance, hidden_fields(require_user(), version.meta if version else {}))

@@ -11,6 +11,7 @@ from api.schemas import DeploymentIn, ProcessModelOut, ProcessModelSummaryOut, V
 from api.views.common import model_id_from_path
 from engine.deploy.models import ModelVersion, ProcessModel
 from engine.deploy.service import deploy, get_model
+from engine.instances.access import may_start
 
 blp = Blueprint("process_models", __name__, url_prefix="/api/v1", description="Process models and deployments")
 
@@ -23,6 +24,7 @@ def _model_dict(model: ProcessModel, versions: list[ModelVersion], with_files: b
         "primary_process_id": latest.primary_process_id if latest else None,
         "primary_file_name": (latest.meta or {}).get("primary_file_name") if latest else None,
         "files": (latest.files if latest and with_files else {}),
+        "can_start": latest is not None and may_start(require_user(), latest.meta or {}),
     }
 
 

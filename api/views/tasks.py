@@ -17,6 +17,7 @@ from api.schemas import (
 )
 from api.views.common import engine_ctx, model_id_from_path, task_rows_to_dicts
 from api.views.instances import detail
+from engine.deploy.models import ModelVersion
 from engine.instances import access, service
 from engine.instances.inbox import list_tasks
 from engine.instances.models import OPEN
@@ -54,7 +55,8 @@ def get_one(task_id: int) -> dict[str, Any]:
     wf, parsed = service.load_workflow(session, engine_ctx(), instance, user)
     form = service.task_form(session, engine_ctx(), row, instance, wf, parsed)
     out["form"] = {"schema": form["schema"], "ui_schema": form["ui_schema"]}
-    out["data"] = form["data"]
+    version = session.get(ModelVersion, instance.version_id)
+    out["data"] = access.redact(form["data"], access.hidden_fields(user, version.meta if version else {}))
     out["instructions"] = form["instructions"]
     can_act = row.status == OPEN and access.is_candidate(session, user, row)
     out["allowed_actions"] = ["complete"] if can_act else []

@@ -55,3 +55,42 @@ def is_candidate(session: Session, user: User, task: HumanTask) -> bool:
             TaskCandidate.task_id == task.id, TaskCandidate.principal.in_(principals_of(user))
         ).limit(1)
     ).first() is not None
+
+
+ACTING_ROLES_EXCLUDED = ("auditor",)  # auditors read everything and change nothing
+
+
+def may_start(user: User, model_meta: dict[str, object]) -> bool:
+    """`start_groups` in process_model.json limits who may file a request; auditors never do."""
+    if user.has_role(*ACTING_ROLES_EXCLUDED) and not user.has_role("admin"):
+        return False
+    groups = model_meta.get("start_groups")
+    if not groups:
+        return True
+    return isinstance(groups, list) and user.has_role(*[str(g) for g in groups])
+
+
+def restricted_fields(model_meta: dict[str, object]) -> dict[str, list[str]]:
+    raw = model_meta.get("restricted_fields")
+    if not isinstance(raw, dict):
+        return {}
+    return {str(k): [str(g) for g in v] for k, v in raw.items() if isinstance(v, list)}
+
+
+def hidden_fields(user: User, model_meta: dict[str, object]) -> set[str]:
+    """Data keys this user may not see (一表千面): restricted to groups they are not in.
+    Admins and auditors see everything."""
+    if user.has_role("admin", "auditor"):
+        return set()
+    return {key for key, groups in restricted_fields(model_meta).items() if not user.has_role(*groups)}
+
+
+def redact(data: object, hidden: set[str]) -> object:
+    """Remove hidden keys at any depth of a JSON-like value."""
+    if not hidden:
+        return data
+    if isinstance(data, dict):
+        return {k: redact(v, hidden) for k, v in data.items() if k not in hidden}
+    if isinstance(data, list):
+        return [redact(v, hidden) for v in data]
+    return data

@@ -13,9 +13,11 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from engine.audit.service import PendingEvent
 from engine.deploy.models import ModelVersion
 from engine.deploy.service import db_resolver
 from engine.deploy.specs import ParsedVersion, SpecCache, parse_version
+from engine.instances.assignment import apply_delegations, principals_for
 from engine.instances.models import (
     CANCELLED,
     OPEN,
@@ -26,11 +28,8 @@ from engine.instances.models import (
     Timer,
 )
 from engine.org.models import User
-from engine.org.service import find_group, get_user_by_username, group_members, manager_of, user_dict
+from engine.org.service import get_user_by_username, group_members, manager_of, user_dict
 from engine.sandbox import SandboxedScriptEngine
-
-# Lanes that mean "whoever started the request" (the spiff-arena initiator convention).
-INITIATOR_LANES = {"发起人", "申请人", "initiator", "requester", "process initiator"}
 
 
 @dataclass
@@ -132,74 +131,28 @@ def spec_props(task: Any) -> dict[str, Any]:
     return (getattr(task.task_spec, "extensions", None) or {}).get("properties") or {}
 
 
-def _principals_for(session: Session, instance: ProcessInstance, task: Any) -> list[tuple[str, bool]]:
-    lane = task.task_spec.lane
-    owners = task.data.get("lane_owners") if isinstance(task.data.get("lane_owners"), dict) else None
-    if owners and lane in owners:
-        out = []
-        for entry in owners[lane] or []:
-            entry = str(entry)
-            if entry.startswith("group:"):
-                out += _group_principals(session, instance, entry[6:])
-            else:
-                u = get_user_by_username(session, entry)
-                if u is not None:
-                    out.append((f"user:{u.id}", True))
-        return out
-    camunda = _camunda_principals(session, instance, task)
-    if camunda:
-        return camunda
-    if lane is None or lane.strip().lower() in INITIATOR_LANES:
-        return [(f"user:{instance.initiator_id}", True)]
-    return _group_principals(session, instance, lane)
-
-
-def _names(value: str | None) -> list[str]:
-    # Camunda expressions (${...}) need Camunda's EL; they are not assignments we can resolve.
-    return [v.strip() for v in (value or "").split(",") if v.strip() and "${" not in v and "#{" not in v]
-
-
-def _camunda_principals(session: Session, instance: ProcessInstance, task: Any) -> list[tuple[str, bool]]:
-    """camunda:assignee / candidateUsers / candidateGroups from models drawn in the Camunda modeler."""
-    ext = getattr(task.task_spec, "extensions", None) or {}
-    out: list[tuple[str, bool]] = []
-    for username in _names(ext.get("camunda:assignee")) + _names(ext.get("camunda:candidateUsers")):
-        u = get_user_by_username(session, username)
-        if u is not None:
-            out.append((f"user:{u.id}", True))
-    for group in _names(ext.get("camunda:candidateGroups")):
-        out += _group_principals(session, instance, group)
-    return out
-
-
-def _group_principals(session: Session, instance: ProcessInstance, name: str) -> list[tuple[str, bool]]:
-    """A regional group resolves to its members in the request's region; an HQ-wide group to all
-    members; a group with nobody in that region falls back to its HQ members."""
-    group = find_group(session, name)
-    gname = group.name if group else name
-    if group is not None and group.hq_wide:
-        return [(f"group:{gname}", True)]
-    if group is not None and not group_members(session, gname, instance.region):
-        return [(f"group:{gname}@HQ", False)]
-    return [(f"group:{gname}@{instance.region}", False)]
+@dataclass
+class NewTask:
+    row: HumanTask
+    task: Any
+    assigned: list[str]  # principals the model assigns, before delegation
 
 
 def project_human_tasks(
     session: Session, instance: ProcessInstance, wf: BpmnWorkflow, *, now: dt.datetime,
-    completed_guid: str | None = None,
-) -> tuple[list[HumanTask], list[HumanTask]]:
-    """Make the open human_task rows equal the READY user/manual tasks. Returns (created, closed)."""
+    completed_guid: str | None = None, events: list[PendingEvent] | None = None,
+) -> list[NewTask]:
+    """Make the open human_task rows equal the READY user/manual tasks; new rows get their
+    candidates (delegations applied, each recorded in `events`)."""
     ready = {str(t.id): t for t in ready_human_tasks(wf)}
     rows = session.execute(
         select(HumanTask).where(HumanTask.instance_id == instance.id, HumanTask.status == OPEN)
     ).scalars().all()
     open_guids = {r.task_guid for r in rows}
-    closed = []
     for r in rows:
         if r.task_guid not in ready and r.task_guid != completed_guid:
             r.status, r.completed_at = CANCELLED, now
-            closed.append(r)
-    created = []
+    created: list[NewTask] = []
     for guid, task in ready.items():
         if guid in open_guids:
             continue
@@ -210,13 +163,16 @@ def project_human_tasks(
             region=instance.region, status=OPEN, created_at=now,
         )
         session.add(row)
-        created.append((row, task))
+        created.append(NewTask(row, task, []))
     if created:
         session.flush()
-        for row, task in created:
-            for principal, any_region in dict(_principals_for(session, instance, task)).items():
-                session.add(TaskCandidate(task_id=row.id, principal=principal, any_region=any_region))
-    return [r for r, _ in created], closed
+        for nt in created:
+            principals = dict(principals_for(session, instance, nt.task))
+            nt.assigned = list(principals)
+            final = apply_delegations(session, instance, principals, now, nt.row, events if events is not None else [])
+            for principal, any_region in final.items():
+                session.add(TaskCandidate(task_id=nt.row.id, principal=principal, any_region=any_region))
+    return created
 
 
 def sync_timers(session: Session, instance: ProcessInstance, wf: BpmnWorkflow) -> None:

@@ -18,6 +18,7 @@ from engine.deploy.models import ModelVersion
 from engine.deploy.service import get_model, latest_version
 from engine.errors import BadRequest, Conflict, Forbidden, FormInvalid, NotFound
 from engine.instances import access
+from engine.instances.assignment import auto_skip_data, earlier_approver
 from engine.instances.compaction import compact
 from engine.instances.models import (
     COMPLETE,
@@ -35,6 +36,7 @@ from engine.instances.models import (
 from engine.instances.runner import (
     EngineContext,
     EngineFailure,
+    NewTask,
     extract_metadata,
     failure_from,
     parsed_version,
@@ -85,20 +87,58 @@ def _append_audit(session: Session, instance: ProcessInstance, events: list[Pend
     session.add_all(rows)
 
 
+MAX_AUTO_SKIPS = 50  # a model that skips forever is a model bug, not a reason to hang
+
+
+def _auto_skip(session: Session, instance: ProcessInstance, new: list[NewTask], events: list[PendingEvent],
+               now: Any) -> EngineFailure | None | bool:
+    """Complete new tasks whose approver already approved earlier in this request (自动去重).
+    Returns False when nothing was skipped, else the failure (or None) of running them."""
+    skipped = False
+    for nt in new:
+        data = auto_skip_data(nt.task)
+        if data is None:
+            continue
+        approver = earlier_approver(session, instance, nt.assigned)
+        if approver is None:
+            continue
+        nt.task.data.update(data)
+        try:
+            nt.task.run()
+        except SpiffWorkflowException as exc:
+            return failure_from(exc)
+        nt.row.status, nt.row.completed_at, nt.row.completed_by_id = DONE, now, approver.id
+        events.append(PendingEvent("task_auto_completed", "system", {
+            "task": nt.row.name, "approver": approver.username, "data": data,
+            "reason": "the same approver already approved earlier in this request",
+        }, task_guid=nt.row.task_guid, bpmn_id=nt.row.bpmn_id))
+        skipped = True
+    return None if skipped else False
+
+
 def _finish_step(
     session: Session, instance: ProcessInstance, wf: BpmnWorkflow, model_meta: dict[str, Any],
     events: list[PendingEvent], failure: EngineFailure | None, actor: str, *,
     completed_guid: str | None = None, now: Any,
 ) -> Step:
     """Persist one advance: state, status, metadata, task rows, timers and audit, in one flush."""
+    created: list[HumanTask] = []
+    for _ in range(MAX_AUTO_SKIPS):
+        new = project_human_tasks(session, instance, wf, now=now, completed_guid=completed_guid, events=events)
+        for nt in new:
+            events.append(PendingEvent("task_created", "system", {"task": nt.row.name, "lane": nt.row.lane},
+                                       task_guid=nt.row.task_guid, bpmn_id=nt.row.bpmn_id))
+        created += [nt.row for nt in new]
+        if failure is not None:
+            break
+        outcome = _auto_skip(session, instance, new, events, now)
+        if outcome is False:
+            break
+        failure = outcome if isinstance(outcome, EngineFailure) else run_engine(wf)
     compact(wf)
     status = _status_of(wf, failure)
     extract_metadata(session, instance, workflow_data(wf), model_meta.get("metadata_extraction_paths") or [])
-    created, _closed = project_human_tasks(session, instance, wf, now=now, completed_guid=completed_guid)
     sync_timers(session, instance, wf)
-    for row in created:
-        events.append(PendingEvent("task_created", "system", {"task": row.name, "lane": row.lane},
-                                   task_guid=row.task_guid, bpmn_id=row.bpmn_id))
     if failure is not None:
         events.append(PendingEvent("instance_error", "system", failure.to_dict(), bpmn_id=failure.bpmn_id))
     elif status == COMPLETE and instance.status != COMPLETE:
@@ -110,7 +150,7 @@ def _finish_step(
     instance.error = failure.to_dict() if failure else None
     instance.completed_at = now if status == COMPLETE else None
     flush_or_conflict(session)
-    return Step(instance, created, failure)
+    return Step(instance, [r for r in created if r.status == OPEN], failure)
 
 
 def start_instance(
@@ -120,6 +160,8 @@ def start_instance(
     version = latest_version(session, model)
     if version is None:
         raise NotFound(f"process model '{model_id}' has no deployed version")
+    if not access.may_start(actor, version.meta or {}):
+        raise Forbidden(f"you may not start '{model.display_name}'")
     if data is not None and not isinstance(data, dict):
         raise BadRequest("data must be a JSON object")
     parsed = parsed_version(session, ctx, version.id)

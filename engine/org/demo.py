@@ -18,6 +18,7 @@ GROUPS = [
     ("regional_manager", "区域经理", False), ("planner", "计划员", False), ("warehouse", "仓库", False),
     ("purchasing", "采购", False), ("production", "生产", False), ("sales_director", "销售总监", False),
     ("operations", "运营支持", False), ("finance", "财务", False), ("engineering", "工程", False),
+    ("safety", "安全", False), ("quality", "质量", False), ("legal", "法务", True),
 ]
 
 # role key -> (group, department, title)
@@ -31,13 +32,15 @@ REGIONAL_ROLES = [
     ("ops", "operations", "运营支持部", "运营支持"),
     ("finance", "finance", "财务部", "财务专员"),
     ("engineer", "engineering", "工程部", "工程师"),
+    ("safety", "safety", "安全部", "安全主管"),
+    ("quality", "quality", "质量部", "质量工程师"),
 ]
 
 NAMES = {
-    "EAST": ["陈建华", "李晓梅", "张伟", "王芳", "刘洋", "赵敏", "周杰", "吴静", "徐磊"],
-    "SOUTH": ["黄志强", "林小燕", "郑浩", "何丽", "梁国栋", "谢婷", "罗斌", "宋佳", "唐勇"],
-    "NORTH": ["孙立军", "马丽娟", "胡斌", "郭晶", "高峰", "朱红", "韩冬", "冯雪", "曹阳"],
-    "WEST": ["杨光", "邓丽", "许强", "彭静", "吕涛", "苏敏", "蒋欣", "蔡明", "丁蕾"],
+    "EAST": ["陈建华", "李晓梅", "张伟", "王芳", "刘洋", "赵敏", "周杰", "吴静", "徐磊", "沈国强", "钱雨婷"],
+    "SOUTH": ["黄志强", "林小燕", "郑浩", "何丽", "梁国栋", "谢婷", "罗斌", "宋佳", "唐勇", "卢志明", "詹晓琳"],
+    "NORTH": ["孙立军", "马丽娟", "胡斌", "郭晶", "高峰", "朱红", "韩冬", "冯雪", "曹阳", "贾建军", "常婉清"],
+    "WEST": ["杨光", "邓丽", "许强", "彭静", "吕涛", "苏敏", "蒋欣", "蔡明", "丁蕾", "任俊杰", "袁思雨"],
 }
 
 
@@ -75,6 +78,7 @@ def seed_demo(session: Session, password: str) -> list[DemoUser]:
     add("auditor", "内审员", HQ, "内审部", ["auditor"], "审计 / auditor")
     gm = add("gm", "王总", HQ, "总经办", ["gm"], "总经理 / general manager")
     add("cfo", "李财", HQ, "财务中心", ["cfo", "finance"], "财务总监 / CFO", gm)
+    add("legal", "章律", HQ, "法务部", ["legal"], "法务 / legal counsel", gm)
     for code, _name, _en in REGIONS[1:]:
         names = NAMES[code]
         prefix = code.lower()

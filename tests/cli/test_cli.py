@@ -81,3 +81,47 @@ def test_init_db_migrates_an_empty_database(tmp_path: Path, monkeypatch: Any) ->
     assert r.exit_code == 0, r.output
     tables = set(inspect(fresh.extensions["db_engine"]).get_table_names())
     assert {"process_instance", "human_task", "audit_event", "timer", "alembic_version"} <= tables
+
+
+def test_org_import_csv_is_all_or_nothing(app: Any, org: Any, tmp_path: Path) -> None:
+    bad = tmp_path / "users.csv"
+    bad.write_text("\ufeffusername,display_name,region,groups,manager,password,email\n"
+                   "east_a,甲,EAST,planner,east_b,password-1,a@x.cn\n"
+                   "east_b,乙,EAST,planner;finance,east_manager,password-2,b@x.cn\n"
+                   "bad user,丙,MARS,nogroup,ghost,password-3,not-an-email\n", encoding="utf-8")
+    r = app.test_cli_runner().invoke(args=["org", "import", str(bad)])
+    assert r.exit_code == 1
+    for expected in ("row 4, column username", "row 4, column region", "row 4, column groups", "row 4, column manager",
+                     "row 4, column email", "nothing imported"):
+        assert expected in r.output, r.output
+    from engine.org.service import get_user_by_username
+    with app.extensions["db_sessions"]() as s:
+        assert get_user_by_username(s, "east_a") is None  # nothing half-imported
+    good = tmp_path / "good.csv"
+    good.write_text("\n".join(bad.read_text(encoding="utf-8").splitlines()[:3]) + "\n", encoding="utf-8")
+    r = app.test_cli_runner().invoke(args=["org", "import", str(good)])
+    assert r.exit_code == 0, r.output
+    assert "2 created, 0 updated" in r.output
+    with app.extensions["db_sessions"]() as s:
+        a = get_user_by_username(s, "east_a")
+        assert a.manager.username == "east_b" and a.region == "EAST"  # manager defined in a later row
+        assert sorted(get_user_by_username(s, "east_b").group_names) == ["finance", "planner"]
+
+
+def test_org_import_yaml_with_regions_and_groups(app: Any, org: Any, tmp_path: Path) -> None:
+    f = tmp_path / "org.yaml"
+    f.write_text("""
+regions:
+  - {code: CENTRAL, name: 华中, name_en: Central}
+groups:
+  - {name: grid_liaison, display_name: 电力报装}
+users:
+  - {username: central_liaison, display_name: 刘电, region: CENTRAL, groups: [grid_liaison], password: password-9}
+  - {username: east_ops, department: 运营二部}
+""", encoding="utf-8")
+    r = app.test_cli_runner().invoke(args=["org", "import", str(f)])
+    assert r.exit_code == 0, r.output
+    assert "1 created, 1 updated" in r.output
+    f.write_text("users: [\n  - broken", encoding="utf-8")
+    r = app.test_cli_runner().invoke(args=["org", "import", str(f)])
+    assert r.exit_code == 1 and "invalid YAML" in r.output

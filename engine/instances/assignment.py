@@ -1,0 +1,130 @@
+"""Who a new human task goes to: the model's assignment (lane_owners, Camunda attributes,
+lanes, the initiator), then delegations (代理), then automatic skipping (自动去重) when the
+same person already approved earlier in the request."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from engine.audit.service import PendingEvent
+from engine.instances.models import DONE, HumanTask, ProcessInstance
+from engine.org.admin import active_delegate
+from engine.org.models import User
+from engine.org.service import find_group, get_user_by_username, group_members
+
+# Lanes that mean "whoever started the request" (the spiff-arena initiator convention).
+INITIATOR_LANES = {"发起人", "申请人", "initiator", "requester", "process initiator"}
+# <spiffworkflow:property name="autoSkipIfApproved" value='{"decision": "approve"}'/>: the data
+# submitted on the approver's behalf when they already completed a task of this request.
+AUTO_SKIP_PROPERTY = "autoSkipIfApproved"
+
+
+def principals_for(session: Session, instance: ProcessInstance, task: Any) -> list[tuple[str, bool]]:
+    lane = task.task_spec.lane
+    owners = task.data.get("lane_owners") if isinstance(task.data.get("lane_owners"), dict) else None
+    if owners and lane in owners:
+        out = []
+        for entry in owners[lane] or []:
+            entry = str(entry)
+            if entry.startswith("group:"):
+                out += _group_principals(session, instance, entry[6:])
+            else:
+                u = get_user_by_username(session, entry)
+                if u is not None:
+                    out.append((f"user:{u.id}", True))
+        return out
+    camunda = _camunda_principals(session, instance, task)
+    if camunda:
+        return camunda
+    if lane is None or lane.strip().lower() in INITIATOR_LANES:
+        return [(f"user:{instance.initiator_id}", True)]
+    return _group_principals(session, instance, lane)
+
+
+def _names(value: str | None) -> list[str]:
+    # Camunda expressions (${...}) need Camunda's EL; they are not assignments we can resolve.
+    return [v.strip() for v in (value or "").split(",") if v.strip() and "${" not in v and "#{" not in v]
+
+
+def _camunda_principals(session: Session, instance: ProcessInstance, task: Any) -> list[tuple[str, bool]]:
+    """camunda:assignee / candidateUsers / candidateGroups from models drawn in the Camunda modeler."""
+    ext = getattr(task.task_spec, "extensions", None) or {}
+    out: list[tuple[str, bool]] = []
+    for username in _names(ext.get("camunda:assignee")) + _names(ext.get("camunda:candidateUsers")):
+        u = get_user_by_username(session, username)
+        if u is not None:
+            out.append((f"user:{u.id}", True))
+    for group in _names(ext.get("camunda:candidateGroups")):
+        out += _group_principals(session, instance, group)
+    return out
+
+
+def _group_principals(session: Session, instance: ProcessInstance, name: str) -> list[tuple[str, bool]]:
+    """A regional group resolves to its members in the request's region; an HQ-wide group to all
+    members; a group with nobody in that region falls back to its HQ members."""
+    group = find_group(session, name)
+    gname = group.name if group else name
+    if group is not None and group.hq_wide:
+        return [(f"group:{gname}", True)]
+    if group is not None and not group_members(session, gname, instance.region):
+        return [(f"group:{gname}@HQ", False)]
+    return [(f"group:{gname}@{instance.region}", False)]
+
+
+
+
+def apply_delegations(
+    session: Session, instance: ProcessInstance, principals: dict[str, bool], now: dt.datetime, row: HumanTask,
+    events: list[PendingEvent],
+) -> dict[str, bool]:
+    """Direct assignments to someone on leave go to their delegate, and the audit log says so.
+    The initiator's own steps (filling in or revising their request) stay with them."""
+    out: dict[str, bool] = {}
+    for principal, any_region in principals.items():
+        if principal.startswith("user:") and principal != f"user:{instance.initiator_id}":
+            delegate = active_delegate(session, int(principal[5:]), now)
+            if delegate is not None:
+                absent = session.get(User, int(principal[5:]))
+                events.append(PendingEvent("task_delegated", "system", {
+                    "task": row.name, "from": absent.username if absent else principal, "to": delegate.username,
+                }, task_guid=row.task_guid, bpmn_id=row.bpmn_id))
+                out[f"user:{delegate.id}"] = True
+                continue
+        out[principal] = any_region
+    return out
+
+
+def auto_skip_data(task: Any) -> dict[str, Any] | None:
+    raw = ((getattr(task.task_spec, "extensions", None) or {}).get("properties") or {}).get(AUTO_SKIP_PROPERTY)
+    if raw is None:
+        return None
+    if raw.strip().lower() in ("", "true"):
+        return {}
+    try:
+        data = json.loads(raw)
+    except json.JSONDecodeError:
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def earlier_approver(session: Session, instance: ProcessInstance, assigned: list[str]) -> User | None:
+    """A person the task is assigned to (directly or via a group in the request's region) who
+    already completed a task of this request."""
+    done_by = set(session.execute(select(HumanTask.completed_by_id).where(
+        HumanTask.instance_id == instance.id, HumanTask.status == DONE, HumanTask.completed_by_id.is_not(None),
+    )).scalars())
+    if not done_by:
+        return None
+    for principal in assigned:
+        if principal.startswith("user:") and int(principal[5:]) in done_by:
+            return session.get(User, int(principal[5:]))
+        if principal.startswith("group:"):
+            name, _, region = principal[6:].partition("@")
+            for member in group_members(session, name, region or None):
+                if member.id in done_by:
+                    return member
+    return None

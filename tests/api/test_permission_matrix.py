@@ -1,0 +1,153 @@
+"""Every endpoint, called as each role from inside and outside the object's region, against the
+expected status in this table. An endpoint without a row fails the test: new endpoints must
+say who may call them."""
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+# who: anonymous, a requester in the request's region (its initiator) and outside it, a regional
+# approver of the request's region and of another, the designer, the auditor and the admin.
+ROLES = {
+    "anon": None, "req_in": "east_ops", "req_out": "south_ops", "appr_in": "east_manager",
+    "appr_out": "south_manager", "designer": "designer", "auditor": "auditor", "admin": "admin",
+}
+
+
+@dataclass
+class Objects:
+    instance_id: int
+    task_id: int  # the regional manager's review task of that instance
+    delegation_id: int  # east_ops's own delegation
+    token_id: int
+
+
+def _all(status: int, **overrides: int) -> dict[str, int]:
+    out = {r: status for r in ROLES}
+    out.update(overrides)
+    return out
+
+
+def _signed_in(status: int, **overrides: int) -> dict[str, int]:
+    return _all(status, anon=401, **overrides)
+
+
+def _admin_only(status: int) -> dict[str, int]:
+    return _signed_in(403, admin=status)
+
+
+def _read_instance(status_in: int = 200) -> dict[str, int]:
+    # HQ users (designer, auditor, admin) read every region; others only their own.
+    return _signed_in(status_in, req_out=404, appr_out=404)
+
+
+Call = Callable[[Any, Objects, str], Any]  # (client, objects, role) -> response
+NOW = dt.datetime.now(dt.UTC)
+
+TABLE: dict[str, tuple[Call, dict[str, int]]] = {
+    "GET /api/openapi.json": (lambda c, o, r: c.get("/api/openapi.json"), _all(200)),
+    "GET /api/docs": (lambda c, o, r: c.get("/api/docs"), _all(200)),
+    "GET /healthz": (lambda c, o, r: c.get("/healthz"), _all(200)),
+    "GET /": (lambda c, o, r: c.get("/"), _all(200)),
+    "GET /<path:path>": (lambda c, o, r: c.get("/inbox/anything"), _all(200)),
+    "POST /api/v1/auth/login": (
+        lambda c, o, r: c.post("/api/v1/auth/login", json={"username": ROLES[r] or "nobody", "password": "demo"}),
+        _all(200, anon=401)),
+    "POST /api/v1/auth/logout": (lambda c, o, r: c.post("/api/v1/auth/logout"), _all(204)),
+    "GET /api/v1/me": (lambda c, o, r: c.get("/api/v1/me"), _signed_in(200)),
+    "GET /api/v1/users": (lambda c, o, r: c.get("/api/v1/users"), _admin_only(200)),
+    "POST /api/v1/users": (lambda c, o, r: c.post("/api/v1/users", json={
+        "username": f"new_{r}", "region": "EAST", "password": "password-123"}), _admin_only(201)),
+    "GET /api/v1/users/<string:username>": (lambda c, o, r: c.get("/api/v1/users/east_ops"), _admin_only(200)),
+    "PATCH /api/v1/users/<string:username>": (
+        lambda c, o, r: c.patch("/api/v1/users/east_planner", json={"department": "计划二部"}), _admin_only(200)),
+    "GET /api/v1/groups": (lambda c, o, r: c.get("/api/v1/groups"), _admin_only(200)),
+    "POST /api/v1/groups": (lambda c, o, r: c.post("/api/v1/groups", json={"name": f"g_{r}"}), _admin_only(201)),
+    "GET /api/v1/regions": (lambda c, o, r: c.get("/api/v1/regions"), _signed_in(200)),
+    "GET /api/v1/me/delegations": (lambda c, o, r: c.get("/api/v1/me/delegations"), _signed_in(200)),
+    "POST /api/v1/me/delegations": (lambda c, o, r: c.post("/api/v1/me/delegations", json={
+        "delegate": "east_planner" if r != "req_in" else "east_manager",
+        "starts_at": NOW.isoformat(), "ends_at": (NOW + dt.timedelta(days=1)).isoformat()}), _signed_in(201)),
+    # Only the owner sees their delegation: for everyone else it does not exist.
+    "DELETE /api/v1/me/delegations/<int:delegation_id>": (
+        lambda c, o, r: c.delete(f"/api/v1/me/delegations/{o.delegation_id}"), _signed_in(404, req_in=204)),
+    "GET /api/v1/tokens": (lambda c, o, r: c.get("/api/v1/tokens"), _admin_only(200)),
+    "POST /api/v1/tokens": (lambda c, o, r: c.post("/api/v1/tokens", json={"username": "east_ops", "name": "t"}),
+                            _admin_only(201)),
+    "DELETE /api/v1/tokens/<int:token_id>": (lambda c, o, r: c.delete(f"/api/v1/tokens/{o.token_id}"), _admin_only(204)),
+    "GET /api/v1/process-models": (lambda c, o, r: c.get("/api/v1/process-models"), _signed_in(200)),
+    "GET /api/v1/process-models/<string:model_id>": (
+        lambda c, o, r: c.get("/api/v1/process-models/demo:simple-approval"), _signed_in(200)),
+    "POST /api/v1/process-models/<string:model_id>/deployments": (
+        lambda c, o, r: c.post("/api/v1/process-models/demo:simple-approval/deployments",
+                               json={"files": {"README.md": f"# {r}"}}),
+        _signed_in(403, designer=201, admin=201)),
+    "POST /api/v1/process-instances": (
+        lambda c, o, r: c.post("/api/v1/process-instances", json={"process_model_id": "demo:simple-approval"}),
+        _signed_in(201, auditor=403)),
+    "GET /api/v1/process-instances": (lambda c, o, r: c.get("/api/v1/process-instances"), _signed_in(200)),
+    "GET /api/v1/process-instances/<int:instance_id>": (
+        lambda c, o, r: c.get(f"/api/v1/process-instances/{o.instance_id}"), _read_instance()),
+    "POST /api/v1/process-instances/<int:instance_id>/withdraw": (
+        lambda c, o, r: c.post(f"/api/v1/process-instances/{o.instance_id}/withdraw", json={}),
+        _read_instance(403) | {"req_in": 200}),
+    # Retry is for administrators, and only for a request in error (this one is running: 409).
+    "POST /api/v1/process-instances/<int:instance_id>/retry": (
+        lambda c, o, r: c.post(f"/api/v1/process-instances/{o.instance_id}/retry", json={}),
+        _signed_in(403, admin=409)),
+    "GET /api/v1/process-instances/<int:instance_id>/audit": (
+        lambda c, o, r: c.get(f"/api/v1/process-instances/{o.instance_id}/audit"), _read_instance()),
+    "GET /api/v1/tasks": (lambda c, o, r: c.get("/api/v1/tasks?scope=all"), _signed_in(200)),
+    "GET /api/v1/tasks/<int:task_id>": (lambda c, o, r: c.get(f"/api/v1/tasks/{o.task_id}"), _read_instance()),
+    # Only the approver acts; others who can see it are refused, others do not see it.
+    "POST /api/v1/tasks/<int:task_id>/complete": (
+        lambda c, o, r: c.post(f"/api/v1/tasks/{o.task_id}/complete", json={"data": {"decision": "approve"}}),
+        _read_instance(403) | {"appr_in": 200}),
+}
+
+
+def test_every_endpoint_has_a_row(app: Any) -> None:
+    endpoints = {f"{m} {rule.rule}" for rule in app.url_map.iter_rules() for m in rule.methods - {"HEAD", "OPTIONS"}}
+    missing = endpoints - set(TABLE)
+    assert not missing, f"endpoints without a row in the permission table: {sorted(missing)}"
+    assert not set(TABLE) - endpoints, "rows for endpoints that no longer exist"
+
+
+class _Client:
+    """A test client signed in with a bearer token (or anonymous)."""
+
+    def __init__(self, app: Any, token: str | None) -> None:
+        self.c, self.h = app.test_client(), ({"Authorization": f"Bearer {token}"} if token else {})
+
+    def __getattr__(self, method: str) -> Any:
+        return lambda url, **kw: getattr(self.c, method)(url, headers=self.h, **kw)
+
+
+def _fresh_objects(app: Any, tokens: dict[str, str]) -> Objects:
+    ops, mgr, admin = (_Client(app, tokens[r]) for r in ("req_in", "appr_in", "admin"))
+    inst = ops.post("/api/v1/process-instances", json={"process_model_id": "demo:simple-approval"}).get_json()
+    apply_task = inst["tasks"][0]["id"]
+    assert ops.post(f"/api/v1/tasks/{apply_task}/complete", json={"data": {"title": "矩阵", "amount": 1}}).status_code == 200
+    review = [t for t in ops.get(f"/api/v1/process-instances/{inst['id']}").get_json()["tasks"] if t["status"] == "open"][0]
+    d = ops.post("/api/v1/me/delegations", json={"delegate": "east_planner", "starts_at": NOW.isoformat(),
+                                                 "ends_at": (NOW + dt.timedelta(days=1)).isoformat()}).get_json()
+    t = admin.post("/api/v1/tokens", json={"username": "east_ops", "name": "m"}).get_json()
+    del mgr
+    return Objects(inst["id"], review["id"], d["id"], t["id"])
+
+
+@pytest.mark.parametrize("endpoint", sorted(TABLE))
+def test_permission_matrix(app: Any, login: Any, endpoint: str) -> None:
+    call, expected = TABLE[endpoint]
+    tokens = {r: login(u).token for r, u in ROLES.items() if u}
+    failures = []
+    for role in ROLES:
+        objs = _fresh_objects(app, tokens)  # every call gets objects no earlier call changed
+        r = call(_Client(app, tokens.get(role)), objs, role)
+        if r.status_code != expected[role]:
+            failures.append(f"{role}: {r.status_code} (expected {expected[role]}) {r.get_data(as_text=True)[:160]}")
+    assert not failures, f"{endpoint}\n" + "\n".join(failures)
