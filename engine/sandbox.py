@@ -757,9 +757,29 @@ class SandboxedScriptEngine(PythonScriptEngine):
         time_limit: float = 1.0,
         *,
         environment: RestrictedEnvironment | None = None,
+        operators: Mapping[str, Callable[..., Any]] | None = None,
     ) -> None:
         super().__init__(environment=environment or RestrictedEnvironment(time_limit=time_limit))
         self.helpers_factory = helpers_factory
+        self.operators = operators or {}
+
+    def call_service(self, task: SpiffTask, operation_name: str = "", operation_params: dict[str, Any] | None = None,
+                     **_: Any) -> str:
+        """Service tasks call registered operators (trusted project code), never model code."""
+        fn = self.operators.get(operation_name)
+        if fn is None:
+            raise WorkflowTaskException(f"unknown service operator '{operation_name}'", task=task)
+        params = {k: (v.get("value") if isinstance(v, dict) else v) for k, v in (operation_params or {}).items()}
+        try:
+            result = fn(**params)
+        except SpiffWorkflowException:
+            raise
+        except Exception as exc:
+            raise WorkflowTaskException(f"service '{operation_name}' failed: {type(exc).__name__}: {exc}",
+                                        task=task, exception=exc) from exc
+        from forms import json_dumps  # exact decimals through Spiff's json.loads(result)
+
+        return json_dumps(result, default=str)
 
     def evaluate(self, task: SpiffTask, expression: str, external_context: dict[str, Any] | None = None) -> Any:
         return super().evaluate(task, expression, self._external(task, external_context))

@@ -2,7 +2,8 @@
 
 Each case starts the file's process and runs the engine; every user, manual or service task that
 becomes ready takes the next entry of its `data` list (keyed `TaskId` or `ProcessId:TaskId`),
-deep-merged into the task data. A task reached with no data left, an error, or a process that
+deep-merged into the task data; a waiting message event with data receives it as the message.
+A task reached with no data left, an error, or a process that
 does not complete fails the case; at the end the task data must equal `expected_output_json`."""
 from __future__ import annotations
 
@@ -15,6 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from lxml import etree
+from SpiffWorkflow.bpmn import BpmnEvent
+from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.service_task import ServiceTask
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException
@@ -97,6 +100,25 @@ def _task_keys(task: Any) -> list[str]:
     return [f"{task.workflow.spec.name}:{bpmn_id}", bpmn_id]
 
 
+def _deliver_message(wf: BpmnWorkflow, plan: dict[str, list[Any]]) -> bool:
+    """A waiting message event (intermediate, receive task or boundary: boundary events take
+    precedence over the task they sit on) that has test data gets it as the message's payload."""
+    for task in wf.get_tasks(state=TaskState.WAITING):
+        ed = getattr(task.task_spec, "event_definition", None)
+        if not isinstance(ed, MessageEventDefinition):
+            continue
+        key = next((k for k in _task_keys(task) if plan.get(k)), None)
+        if key is None:
+            continue
+        payload = plan[key].pop(0)
+        if getattr(ed, "message_var", None) is None:
+            DeepMerge.merge(task.data, payload)
+        wf.send_event(BpmnEvent(ed, payload=payload))
+        wf.do_engine_steps()
+        return True
+    return False
+
+
 def run_case(
     files: dict[str, str], process_id: str, case: dict[str, Any], resolve: Callable[[str], dict[str, str] | None] | None
 ) -> str | None:
@@ -120,6 +142,8 @@ def run_case(
         for _ in range(MAX_STEPS):
             if wf.is_completed():
                 break
+            if _deliver_message(wf, plan):
+                continue
             ready = wf.get_tasks(state=TaskState.READY, manual=True)
             if not ready:
                 waiting = [t.task_spec.bpmn_id for t in wf.get_tasks(state=TaskState.WAITING)]

@@ -5,7 +5,6 @@ from typing import Any
 from flask import current_app, make_response, request
 from flask import session as cookie
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from api.auth import (
     CSRF_COOKIE,
@@ -16,6 +15,7 @@ from api.auth import (
     require_user,
     roles_required,
 )
+from api.blueprint import Blueprint
 from api.db import db
 from api.schemas import LoginIn, LoginOut, UserOut
 from engine.audit.service import append_system_event

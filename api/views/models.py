@@ -2,10 +2,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_smorest import Blueprint
 from sqlalchemy import select
 
 from api.auth import login_required, require_user, roles_required
+from api.blueprint import Blueprint
 from api.db import db
 from api.schemas import DeploymentIn, ProcessModelOut, ProcessModelSummaryOut, VersionOut
 from api.views.common import model_id_from_path

@@ -2,9 +2,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_smorest import Blueprint
-
 from api.auth import login_required, require_user
+from api.blueprint import Blueprint
 from api.db import db
 from api.schemas import (
     CompleteIn,

@@ -6,8 +6,8 @@ from typing import Any
 
 from SpiffWorkflow.bpmn.parser.util import full_tag
 from SpiffWorkflow.spiff.parser import SpiffBpmnParser
-from SpiffWorkflow.spiff.parser.task_spec import SpiffTaskParser, UserTaskParser
-from SpiffWorkflow.spiff.specs.defaults import ManualTask, UserTask
+from SpiffWorkflow.spiff.parser.task_spec import ServiceTaskParser, SpiffTaskParser, UserTaskParser
+from SpiffWorkflow.spiff.specs.defaults import ManualTask, ServiceTask, UserTask
 
 CAMUNDA_NS = "http://camunda.org/schema/1.0/bpmn"
 CAMUNDA_ATTRS = ("assignee", "candidateUsers", "candidateGroups")
@@ -31,9 +31,22 @@ class AssignableManualTaskParser(SpiffTaskParser):
         return _camunda_extensions(self.node if node is None else node, super().parse_extensions(node))
 
 
+class ExactServiceTask(ServiceTask):
+    """Spiff's service task reads the operator's JSON with float numbers; we keep decimals exact."""
+
+    def _execute(self, task: Any) -> bool:
+        from forms import json_loads
+
+        result = task.workflow.script_engine.call_service(
+            task, operation_name=self.operation_name, operation_params=self.evaluate_params(task))
+        task.data[self.result_variable] = json_loads(result)
+        return True
+
+
 class ApprovalBpmnParser(SpiffBpmnParser):
     OVERRIDE_PARSER_CLASSES = {
         **SpiffBpmnParser.OVERRIDE_PARSER_CLASSES,
+        full_tag("serviceTask"): (ServiceTaskParser, ExactServiceTask),
         full_tag("userTask"): (AssignableUserTaskParser, UserTask),
         full_tag("manualTask"): (AssignableManualTaskParser, ManualTask),
     }

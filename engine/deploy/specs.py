@@ -21,6 +21,7 @@ from engine.deploy.parser import ApprovalBpmnParser
 from engine.deploy.xml import parse_model_xml
 from engine.errors import ElementError, ModelInvalid
 from engine.sandbox import compile_errors
+from engine.services import load_builtin_operators
 
 # Resolves a called process id (or `dmn:<decision id>`) to the files of the model defining it.
 Resolver = Callable[[str], Mapping[str, str] | None]
@@ -129,6 +130,10 @@ def check_scripts(parsed: ParsedVersion) -> list[ElementError]:
                 src = getattr(ts, attr, None)
                 if isinstance(src, str) and src.strip():
                     errors += _script_errors(file, bpmn_id, src, "exec")
+            op = getattr(ts, "operation_name", None)
+            if op is not None and op not in load_builtin_operators():
+                errors.append(ElementError(file, f"unknown service operator '{op}' (known: "
+                                                 f"{', '.join(sorted(load_builtin_operators()))})", element_id=bpmn_id))
             for cond in getattr(ts, "cond_task_specs", None) or []:
                 expr = cond.get("condition") if isinstance(cond, dict) else None
                 if isinstance(expr, str) and expr.strip():

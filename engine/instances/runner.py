@@ -30,6 +30,7 @@ from engine.instances.models import (
 from engine.org.models import User
 from engine.org.service import get_user_by_username, group_members, manager_of, user_dict
 from engine.sandbox import SandboxedScriptEngine
+from engine.services import load_builtin_operators
 
 
 @dataclass
@@ -86,7 +87,8 @@ def script_engine_for(
         "region_of": region,
         "get_instance_region": lambda: instance.region,
     }
-    return SandboxedScriptEngine(helpers_factory=lambda _task: helpers, time_limit=ctx.script_time_limit)
+    return SandboxedScriptEngine(helpers_factory=lambda _task: helpers, time_limit=ctx.script_time_limit,
+                                 operators=load_builtin_operators())
 
 
 @dataclass

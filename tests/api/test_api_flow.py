@@ -251,3 +251,41 @@ def test_lane_owners_in_task_data_override_the_lane(login: Any) -> None:
     assert login("south_finance").get(f"/api/v1/tasks/{task['id']}").get_json()["allowed_actions"] == ["complete"]
     assert login("east_finance").get(f"/api/v1/tasks/{task['id']}").status_code == 404
     assert login("south_manager").post(f"/api/v1/tasks/{task['id']}/complete", json={"data": {}}).status_code == 200
+
+
+def test_service_task_calls_a_registered_operator_with_exact_decimals(login: Any) -> None:
+    import json as _json
+
+    bpmn = """<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:spiffworkflow="http://spiffworkflow.org/bpmn/schema/1.0/core" id="defs" targetNamespace="t">
+  <bpmn:process id="svc" isExecutable="true">
+    <bpmn:startEvent id="s"><bpmn:outgoing>a</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:serviceTask id="call" name="调用服务">
+      <bpmn:extensionElements>
+        <spiffworkflow:serviceTaskOperator id="OPERATOR" resultVariable="echoed">
+          <spiffworkflow:parameters>
+            <spiffworkflow:parameter id="amount" type="any" value="amount * 3" />
+          </spiffworkflow:parameters>
+        </spiffworkflow:serviceTaskOperator>
+      </bpmn:extensionElements>
+      <bpmn:incoming>a</bpmn:incoming><bpmn:outgoing>b</bpmn:outgoing></bpmn:serviceTask>
+    <bpmn:userTask id="look" name="查看"><bpmn:incoming>b</bpmn:incoming><bpmn:outgoing>c</bpmn:outgoing></bpmn:userTask>
+    <bpmn:endEvent id="e"><bpmn:incoming>c</bpmn:incoming></bpmn:endEvent>
+    <bpmn:sequenceFlow id="a" sourceRef="s" targetRef="call"/>
+    <bpmn:sequenceFlow id="b" sourceRef="call" targetRef="look"/>
+    <bpmn:sequenceFlow id="c" sourceRef="look" targetRef="e"/>
+  </bpmn:process>
+</bpmn:definitions>"""
+    meta = _json.dumps({"display_name": "svc", "primary_file_name": "svc.bpmn", "primary_process_id": "svc"})
+    designer = login("designer")
+    bad = designer.post("/api/v1/process-models/t:svc/deployments",
+                        json={"files": {"svc.bpmn": bpmn.replace("OPERATOR", "no/such"), "process_model.json": meta}})
+    assert bad.status_code == 422 and bad.get_json()["errors"][0]["element_id"] == "call"
+    ok = designer.post("/api/v1/process-models/t:svc/deployments",
+                       json={"files": {"svc.bpmn": bpmn.replace("OPERATOR", "echo"), "process_model.json": meta}})
+    assert ok.status_code == 201, ok.get_json()
+    inst = login("east_ops").post("/api/v1/process-instances", json={"process_model_id": "t:svc", "data": {"amount": 0.1}})
+    body = inst.get_json()
+    assert body["status"] == "running", body
+    from decimal import Decimal
+    assert body["data"]["echoed"] == {"amount": Decimal("0.3")}  # 0.1 * 3, exactly
