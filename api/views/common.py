@@ -6,8 +6,9 @@ from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from engine.db import utcnow
 from engine.instances.models import HumanTask, ProcessInstance
-from engine.instances.runner import EngineContext
+from engine.instances.runner import EngineContext, sla_state
 from engine.org.models import User
 
 
@@ -34,7 +35,8 @@ def task_dict(row: HumanTask, instance: ProcessInstance, names: dict[int, str], 
         "id": row.id, "name": row.name, "bpmn_id": row.bpmn_id, "lane": row.lane, "status": row.status,
         "instance_id": row.instance_id, "model_id": row.model_id, "region": row.region,
         "assignee": names.get(row.assignee_id) if row.assignee_id else None,
-        "due_at": row.due_at, "sla_state": row.sla_state, "created_at": row.created_at,
+        "due_at": row.due_at, "created_at": row.created_at,
+        "sla_state": sla_state(row.created_at, row.due_at, utcnow()) if row.status == "open" else row.sla_state,
         "completed_at": row.completed_at,
         "completed_by": names.get(row.completed_by_id) if row.completed_by_id else None,
         "process_title": instance.title, "metadata": instance.meta or {},

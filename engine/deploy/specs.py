@@ -118,6 +118,18 @@ def _script_errors(file: str | None, element: str, source: str, mode: str) -> li
     return [ElementError(file, f"script error: {e}", element_id=element) for e in compile_errors(source, mode)]
 
 
+def _valid_duration(text: str) -> bool:
+    from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+
+    if not text.strip().upper().startswith("P"):
+        return False
+    try:
+        TimerEventDefinition.parse_iso_duration(text.strip())
+    except Exception:
+        return False
+    return True
+
+
 def check_scripts(parsed: ParsedVersion) -> list[ElementError]:
     """Compile every script and condition with the sandbox's compiler so designers see errors at
     deploy time, named by element, instead of at run time."""
@@ -130,6 +142,10 @@ def check_scripts(parsed: ParsedVersion) -> list[ElementError]:
                 src = getattr(ts, attr, None)
                 if isinstance(src, str) and src.strip():
                     errors += _script_errors(file, bpmn_id, src, "exec")
+            sla = ((getattr(ts, "extensions", None) or {}).get("properties") or {}).get("slaDuration")
+            if sla is not None and not _valid_duration(sla):
+                errors.append(ElementError(file, f"slaDuration '{sla}' is not an ISO 8601 duration such as PT2H or P5D",
+                                           element_id=bpmn_id))
             op = getattr(ts, "operation_name", None)
             if op is not None and op not in load_builtin_operators():
                 errors.append(ElementError(file, f"unknown service operator '{op}' (known: "

@@ -106,3 +106,27 @@ class Timer(Base):
     task_guid: Mapped[str] = mapped_column(String(36))
     bpmn_id: Mapped[str] = mapped_column(String(255))
     due_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class MessageWait(Base):
+    """A message event an instance is waiting for, so that POST /messages/<name> finds it
+    without deserializing workflows."""
+
+    __tablename__ = "message_wait"
+    __table_args__ = (Index("ix_message_wait_name", "message_name"),)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id", ondelete="CASCADE"), primary_key=True)
+    task_guid: Mapped[str] = mapped_column(String(36), primary_key=True)
+    message_name: Mapped[str] = mapped_column(String(255))
+    bpmn_id: Mapped[str] = mapped_column(String(255))
+
+
+class MessageReceipt(Base):
+    """The answer given to a message with an Idempotency-Key: a retry gets the same answer."""
+
+    __tablename__ = "message_receipt"
+    idempotency_key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    message_name: Mapped[str] = mapped_column(String(255))
+    actor: Mapped[str] = mapped_column(String(100))
+    status: Mapped[int] = mapped_column(Integer)
+    response: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)

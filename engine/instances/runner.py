@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException
@@ -23,6 +24,7 @@ from engine.instances.models import (
     OPEN,
     HumanTask,
     InstanceMetadata,
+    MessageWait,
     ProcessInstance,
     TaskCandidate,
     Timer,
@@ -133,6 +135,30 @@ def spec_props(task: Any) -> dict[str, Any]:
     return (getattr(task.task_spec, "extensions", None) or {}).get("properties") or {}
 
 
+ON_TRACK, DUE_SOON, BREACHED = "on_track", "due_soon", "breached"
+
+
+def sla_due_at(task: Any, now: dt.datetime) -> dt.datetime | None:
+    """Due time from the task's `slaDuration` property (ISO 8601 duration, e.g. PT2H, P5D)."""
+    raw = spec_props(task).get("slaDuration")
+    if not raw:
+        return None
+    try:
+        parsed = TimerEventDefinition.parse_iso_duration(raw.strip())
+        return now + TimerEventDefinition.get_timedelta_from_start(parsed, now)
+    except Exception:  # validated at deploy time; a bad value must not block the task
+        return None
+
+
+def sla_state(created_at: dt.datetime, due_at: dt.datetime | None, now: dt.datetime) -> str | None:
+    """on_track, due_soon (the last fifth of the allowed time) or breached."""
+    if due_at is None:
+        return None
+    if now >= due_at:
+        return BREACHED
+    return DUE_SOON if (due_at - now) <= (due_at - created_at) / 5 else ON_TRACK
+
+
 @dataclass
 class NewTask:
     row: HumanTask
@@ -159,10 +185,11 @@ def project_human_tasks(
         if guid in open_guids:
             continue
         spec = task.task_spec
+        due = sla_due_at(task, now)
         row = HumanTask(
             instance_id=instance.id, task_guid=guid, bpmn_id=spec.bpmn_id or spec.name,
             name=spec.bpmn_name or spec.bpmn_id or spec.name, lane=spec.lane, model_id=instance.model_id,
-            region=instance.region, status=OPEN, created_at=now,
+            region=instance.region, status=OPEN, created_at=now, due_at=due, sla_state=ON_TRACK if due else None,
         )
         session.add(row)
         created.append(NewTask(row, task, []))
@@ -175,6 +202,29 @@ def project_human_tasks(
             for principal, any_region in final.items():
                 session.add(TaskCandidate(task_id=nt.row.id, principal=principal, any_region=any_region))
     return created
+
+
+def sync_message_waits(session: Session, instance: ProcessInstance, wf: BpmnWorkflow) -> None:
+    """Index the message events this instance waits for (name -> task)."""
+    wanted: dict[str, tuple[str, str]] = {}
+    for task in list(wf.event_manager.tasks.values()):
+        ed = task.task_spec.event_definition
+        if isinstance(ed, MessageEventDefinition) and task.has_state(TaskState.WAITING):
+            wanted[str(task.id)] = (ed.name, task.task_spec.bpmn_id or task.task_spec.name)
+    existing = {w.task_guid: w for w in session.execute(
+        select(MessageWait).where(MessageWait.instance_id == instance.id)).scalars()}
+    for guid, row in existing.items():
+        if guid not in wanted:
+            session.delete(row)
+    for guid, (name, bpmn_id) in wanted.items():
+        if guid not in existing:
+            session.add(MessageWait(instance_id=instance.id, task_guid=guid, message_name=name, bpmn_id=bpmn_id))
+
+
+def sync_waits(session: Session, instance: ProcessInstance, wf: BpmnWorkflow) -> None:
+    """Index what the instance now waits for outside the inbox: timers and messages."""
+    sync_timers(session, instance, wf)
+    sync_message_waits(session, instance, wf)
 
 
 def sync_timers(session: Session, instance: ProcessInstance, wf: BpmnWorkflow) -> None:

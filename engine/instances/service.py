@@ -30,6 +30,7 @@ from engine.instances.models import (
     WAITING,
     WITHDRAWN,
     HumanTask,
+    MessageWait,
     ProcessInstance,
     Timer,
 )
@@ -45,7 +46,7 @@ from engine.instances.runner import (
     run_engine,
     script_engine_for,
     spec_props,
-    sync_timers,
+    sync_waits,
     workflow_data,
 )
 from engine.instances.state import dump_state, load_state
@@ -138,7 +139,7 @@ def _finish_step(
     compact(wf)
     status = _status_of(wf, failure)
     extract_metadata(session, instance, workflow_data(wf), model_meta.get("metadata_extraction_paths") or [])
-    sync_timers(session, instance, wf)
+    sync_waits(session, instance, wf)
     if failure is not None:
         events.append(PendingEvent("instance_error", "system", failure.to_dict(), bpmn_id=failure.bpmn_id))
     elif status == COMPLETE and instance.status != COMPLETE:
@@ -154,8 +155,11 @@ def _finish_step(
 
 
 def start_instance(
-    session: Session, ctx: EngineContext, *, model_id: str, actor: User, data: dict[str, Any] | None = None
+    session: Session, ctx: EngineContext, *, model_id: str, actor: User, data: dict[str, Any] | None = None,
+    message: str | None = None,
 ) -> Step:
+    """Start a request on the newest version. With `message`, the process's message start event
+    of that name receives `data` as the message payload."""
     model = get_model(session, model_id)
     version = latest_version(session, model)
     if version is None:
@@ -179,10 +183,27 @@ def start_instance(
         for t in wf.get_tasks(state=TaskState.READY):
             t.data.update(data)
     failure = run_engine(wf)
+    if message is not None and failure is None:
+        failure = _catch_start_message(wf, message, data or {})
     events = [PendingEvent("instance_started", actor.username, {
         "model_id": model.id, "version": version.number, "content_hash": version.content_hash, "data": data or {},
     })]
     return _finish_step(session, instance, wf, version.meta, events, failure, actor.username, now=now)
+
+
+def _catch_start_message(wf: BpmnWorkflow, name: str, payload: dict[str, Any]) -> EngineFailure | None:
+    from SpiffWorkflow.bpmn import BpmnEvent
+    from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
+
+    for task in wf.get_tasks(state=TaskState.WAITING):
+        ed = getattr(task.task_spec, "event_definition", None)
+        if isinstance(ed, MessageEventDefinition) and ed.name == name:
+            try:
+                wf.send_event(BpmnEvent(ed, payload=payload))
+            except SpiffWorkflowException as exc:
+                return failure_from(exc)
+            return run_engine(wf)
+    return None
 
 
 def get_instance(session: Session, user: User, instance_id: int) -> ProcessInstance:
@@ -286,6 +307,8 @@ def withdraw(session: Session, ctx: EngineContext, *, instance_id: int, actor: U
         row.status, row.completed_at = "cancelled", now
     for t in session.execute(select(Timer).where(Timer.instance_id == instance.id)).scalars():
         session.delete(t)
+    for w in session.execute(select(MessageWait).where(MessageWait.instance_id == instance.id)).scalars():
+        session.delete(w)
     _append_audit(session, instance, [PendingEvent("instance_withdrawn", actor.username, {"reason": reason})])
     instance.state = dump_state(wf)
     instance.status = WITHDRAWN

@@ -44,6 +44,7 @@ def test_request_runs_end_to_end_through_the_right_people(login: Any) -> None:
     mgr = login("east_manager")
     review = _open_task(mgr, inst["id"], scope="group")
     assert review["candidate_groups"] == ["regional_manager@EAST"]
+    assert review["sla_state"] == "on_track" and review["due_at"] > review["created_at"]  # slaDuration PT4H
     south = login("south_manager")
     assert south.get(f"/api/v1/tasks/{review['id']}").status_code == 404
     assert south.get(f"/api/v1/process-instances/{inst['id']}").status_code == 404

@@ -101,6 +101,11 @@ TABLE: dict[str, tuple[Call, dict[str, int]]] = {
         _signed_in(403, admin=409)),
     "GET /api/v1/process-instances/<int:instance_id>/audit": (
         lambda c, o, r: c.get(f"/api/v1/process-instances/{o.instance_id}/audit"), _read_instance()),
+    # Delivered only to requests the caller can see: out of region it finds nobody waiting (404).
+    "POST /api/v1/messages/<string:name>": (
+        lambda c, o, r: c.post("/api/v1/messages/grid_reply", json={"payload": {"approved": True},
+                                                                    "process_instance_id": o.instance_id}),
+        _signed_in(404)),
     "GET /api/v1/tasks": (lambda c, o, r: c.get("/api/v1/tasks?scope=all"), _signed_in(200)),
     "GET /api/v1/tasks/<int:task_id>": (lambda c, o, r: c.get(f"/api/v1/tasks/{o.task_id}"), _read_instance()),
     # Only the approver acts; others who can see it are refused, others do not see it.
