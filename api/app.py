@@ -12,7 +12,7 @@ from api.db import db, init_db
 from api.errors import http_error, register_error_handlers
 from api.jsonio import ApiJSONProvider
 from engine.deploy.specs import SpecCache
-from engine.instances.runner import EngineContext
+from engine.instances.runner import EngineContext, configure_timezone
 
 
 class JsonErrorApi(Api):
@@ -50,6 +50,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         from engine.org.service import use_fast_password_hashing
 
         use_fast_password_hashing()
+    configure_timezone(settings.timezone)
     app.extensions["engine_ctx"] = EngineContext(spec_cache=SpecCache(), script_time_limit=settings.script_time_limit)
     init_db(app, settings.database_url)
 

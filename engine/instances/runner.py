@@ -35,6 +35,16 @@ from engine.sandbox import SandboxedScriptEngine
 from engine.services import load_builtin_operators
 
 
+def configure_timezone(name: str) -> None:
+    """Timer dates written without a zone mean this zone (Asia/Shanghai by default), not the
+    server's. SpiffWorkflow reads its module-level LOCALTZ for that, so it is set per process."""
+    from zoneinfo import ZoneInfo
+
+    from SpiffWorkflow.bpmn.specs.event_definitions import timer
+
+    timer.LOCALTZ = ZoneInfo(name)
+
+
 @dataclass
 class EngineContext:
     """What the engine needs from its host, passed down instead of read from globals."""
