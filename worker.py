@@ -31,6 +31,7 @@ def celery_init_app(app: Flask) -> Celery:
         "timezone": "UTC",
         "beat_schedule": {
             "poll-timers": {"task": "worker.poll_timers", "schedule": 1.0},
+            "scan-sla": {"task": "worker.scan_sla", "schedule": 15.0},
         },
         "beat_schedule_filename": str(Path(settings.instance_dir) / "celerybeat-schedule"),
     }
@@ -59,3 +60,10 @@ def poll_timers() -> int:
     from engine.instances.timers import poll_timers as poll
 
     return poll(current_app.extensions["db_sessions"], current_app.extensions["engine_ctx"])
+
+
+@shared_task(name="worker.scan_sla", ignore_result=True)
+def scan_sla() -> int:
+    from engine.instances.sla import scan_sla as scan
+
+    return scan(current_app.extensions["db_sessions"], current_app.extensions["engine_ctx"])

@@ -55,9 +55,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     init_db(app, settings.database_url)
 
     api = JsonErrorApi(app)
-    from api.views import auth, instances, messages, models, org, tasks
+    from api.views import auth, instances, messages, models, notifications, org, tasks
 
-    for module in (auth, org, models, instances, tasks, messages):
+    for module in (auth, org, models, instances, tasks, messages, notifications):
         api.register_blueprint(module.blp)
     register_error_handlers(app)
 

@@ -36,6 +36,11 @@ class ParsedVersion:
     files: Mapping[str, str]
     # Files of other models pulled in for call activities and shared decisions.
     external_files: dict[str, str] = field(default_factory=dict)
+    # Process id -> the files of the model that defines it (forms of called processes live there).
+    files_by_process: dict[str, Mapping[str, str]] = field(default_factory=dict)
+
+    def files_for(self, process_id: str) -> Mapping[str, str]:
+        return self.files_by_process.get(process_id, self.files)
 
 
 def is_human_task_spec(spec: Any) -> bool:
@@ -83,6 +88,7 @@ def parse_version(
         _add_file(parser, name, files[name])
     own_process_ids = list(parser.process_parsers)
     external: dict[str, str] = {}
+    files_by_process: dict[str, Mapping[str, str]] = {}
     seen_refs: set[str] = set()
     while resolve is not None:
         missing = [f"{p}" for p in parser.get_process_dependencies() if p not in parser.process_parsers]
@@ -93,15 +99,15 @@ def parse_version(
         for ref in missing:
             seen_refs.add(ref)
             found = resolve(ref)
+            before = set(parser.process_parsers)
             for name, text in (found or {}).items():
                 key = f"[{ref}] {name}"
                 if key in external or not (name.endswith(".bpmn") or name.endswith(".dmn")):
                     continue
                 external[key] = text
-                try:
-                    _add_file(parser, name, text)
-                except ModelInvalid:
-                    raise
+                _add_file(parser, name, text)
+            for pid in set(parser.process_parsers) - before:
+                files_by_process[pid] = found or {}
     if primary_process_id not in parser.process_parsers:
         raise ModelInvalid([ElementError(
             None, f"primary process '{primary_process_id}' is not defined; found: {', '.join(own_process_ids) or 'none'}"
@@ -111,7 +117,7 @@ def parse_version(
         subs = parser.get_subprocess_specs(primary_process_id)
     except (ValidationException, SpiffWorkflowException) as exc:
         raise ModelInvalid([_validation_error(exc, None)]) from exc
-    return ParsedVersion(spec, subs, own_process_ids, decision_ids, files, external)
+    return ParsedVersion(spec, subs, own_process_ids, decision_ids, files, external, files_by_process)
 
 
 def _script_errors(file: str | None, element: str, source: str, mode: str) -> list[ElementError]:
@@ -158,9 +164,13 @@ def check_scripts(parsed: ParsedVersion) -> list[ElementError]:
 
 
 def form_files_of(parsed: ParsedVersion) -> list[tuple[str, str, str | None]]:
-    """(bpmn id, schema file, ui schema file) of every user task that binds a form."""
+    """(bpmn id, schema file, ui schema file) of every user task of THIS model that binds a form
+    (a called process from another model has its forms in that model)."""
     out = []
+    own = set(parsed.process_ids)
     for spec in [parsed.spec, *parsed.subprocess_specs.values()]:
+        if spec.name not in own:
+            continue
         for ts in spec.task_specs.values():
             props = (getattr(ts, "extensions", None) or {}).get("properties") or {}
             if props.get("formJsonSchemaFilename"):

@@ -25,6 +25,7 @@ from engine.instances.models import (
     HumanTask,
     InstanceMetadata,
     MessageWait,
+    Notification,
     ProcessInstance,
     TaskCandidate,
     Timer,
@@ -200,6 +201,7 @@ def project_human_tasks(
             instance_id=instance.id, task_guid=guid, bpmn_id=spec.bpmn_id or spec.name,
             name=spec.bpmn_name or spec.bpmn_id or spec.name, lane=spec.lane, model_id=instance.model_id,
             region=instance.region, status=OPEN, created_at=now, due_at=due, sla_state=ON_TRACK if due else None,
+            next_sla_check_at=(due - (due - now) / 5) if due else None,
         )
         session.add(row)
         created.append(NewTask(row, task, []))
@@ -211,6 +213,10 @@ def project_human_tasks(
             final = apply_delegations(session, instance, principals, now, nt.row, events if events is not None else [])
             for principal, any_region in final.items():
                 session.add(TaskCandidate(task_id=nt.row.id, principal=principal, any_region=any_region))
+                if principal.startswith("user:"):
+                    session.add(Notification(user_id=int(principal[5:]), kind="task_assigned",
+                                             title=f"新待办：{nt.row.name}", body=instance.title,
+                                             instance_id=instance.id, task_id=nt.row.id))
     return created
 
 

@@ -242,7 +242,8 @@ def task_form(session: Session, ctx: EngineContext, row: HumanTask, instance: Pr
     if instructions:
         out["instructions"] = render_instructions(instructions, task.data)
     if props.get("formJsonSchemaFilename"):
-        form = load_form(parsed.files, props["formJsonSchemaFilename"], props.get("formUiSchemaFilename"), task.data)
+        form = load_form(parsed.files_for(task.workflow.spec.name), props["formJsonSchemaFilename"],
+                         props.get("formUiSchemaFilename"), task.data)
         out["schema"], out["ui_schema"] = form.schema, form.ui_schema
     return out
 
@@ -267,7 +268,8 @@ def complete_task(
     submitted: dict[str, Any] = {}
     if props.get("formJsonSchemaFilename"):
         try:
-            form = load_form(parsed.files, props["formJsonSchemaFilename"], props.get("formUiSchemaFilename"), task.data)
+            form = load_form(parsed.files_for(task.workflow.spec.name), props["formJsonSchemaFilename"],
+                         props.get("formUiSchemaFilename"), task.data)
             submitted = validate_submission(form, data)
         except FormValidationError as exc:
             raise FormInvalid([{"path": e.path, "message": e.message, "message_zh": e.message_zh}

@@ -177,7 +177,11 @@ def test_call_activity_resolves_another_model_and_camunda_assignees(login: Any) 
     fin = login("east_finance")
     t = _open_task(fin, inst["id"], scope="group")
     assert t["bpmn_id"] == "finance_sign" and t["candidate_groups"] == ["finance@EAST"]
-    assert fin.post(f"/api/v1/tasks/{t['id']}/complete", json={"data": {}}).status_code == 200
+    # The called process's form comes from its own model.
+    assert fin.get(f"/api/v1/tasks/{t['id']}").get_json()["form"]["schema"]["required"] == ["signed"]
+    bad = fin.post(f"/api/v1/tasks/{t['id']}/complete", json={"data": {}})
+    assert bad.status_code == 422 and bad.get_json()["errors"][0]["path"] == "/signed"
+    assert fin.post(f"/api/v1/tasks/{t['id']}/complete", json={"data": {"signed": True}}).status_code == 200
     planner = login("east_planner")
     ack = _open_task(planner, inst["id"], scope="mine")
     assert ack["bpmn_id"] == "planner_ack" and ack["candidate_users"] == ["east_planner"]

@@ -24,6 +24,7 @@ class Objects:
     task_id: int  # the regional manager's review task of that instance
     delegation_id: int  # east_ops's own delegation
     token_id: int
+    notification_id: int  # east_manager's
 
 
 def _all(status: int, **overrides: int) -> dict[str, int]:
@@ -106,6 +107,11 @@ TABLE: dict[str, tuple[Call, dict[str, int]]] = {
         lambda c, o, r: c.post("/api/v1/messages/grid_reply", json={"payload": {"approved": True},
                                                                     "process_instance_id": o.instance_id}),
         _signed_in(404)),
+    "GET /api/v1/notifications": (lambda c, o, r: c.get("/api/v1/notifications"), _signed_in(200)),
+    "POST /api/v1/notifications/read-all": (lambda c, o, r: c.post("/api/v1/notifications/read-all"), _signed_in(204)),
+    # Notifications are private: someone else's is not found.
+    "POST /api/v1/notifications/<int:notification_id>/read": (
+        lambda c, o, r: c.post(f"/api/v1/notifications/{o.notification_id}/read"), _signed_in(404, appr_in=204)),
     "GET /api/v1/tasks": (lambda c, o, r: c.get("/api/v1/tasks?scope=all"), _signed_in(200)),
     "GET /api/v1/tasks/<int:task_id>": (lambda c, o, r: c.get(f"/api/v1/tasks/{o.task_id}"), _read_instance()),
     # Only the approver acts; others who can see it are refused, others do not see it.
@@ -141,8 +147,20 @@ def _fresh_objects(app: Any, tokens: dict[str, str]) -> Objects:
     d = ops.post("/api/v1/me/delegations", json={"delegate": "east_planner", "starts_at": NOW.isoformat(),
                                                  "ends_at": (NOW + dt.timedelta(days=1)).isoformat()}).get_json()
     t = admin.post("/api/v1/tokens", json={"username": "east_ops", "name": "m"}).get_json()
-    del mgr
-    return Objects(inst["id"], review["id"], d["id"], t["id"])
+    note = mgr.get("/api/v1/notifications").get_json()
+    note_id = note["items"][0]["id"] if note["items"] else _a_notification(app, "east_manager")
+    return Objects(inst["id"], review["id"], d["id"], t["id"], note_id)
+
+
+def _a_notification(app: Any, username: str) -> int:
+    from engine.instances.models import Notification
+    from engine.org.service import get_user_by_username
+
+    with app.extensions["db_sessions"]() as s:
+        n = Notification(user_id=get_user_by_username(s, username).id, kind="test", title="t")
+        s.add(n)
+        s.commit()
+        return n.id
 
 
 @pytest.mark.parametrize("endpoint", sorted(TABLE))

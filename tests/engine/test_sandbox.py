@@ -250,10 +250,18 @@ RESOURCE_BOMBS = [
 
 @pytest.mark.parametrize("source", RESOURCE_BOMBS)
 def test_resource_bombs_are_refused(source: str) -> None:
-    started = time.monotonic()
-    with pytest.raises(ScriptResourceError, match="limit"):
-        run(source)
-    assert time.monotonic() - started < 1.0
+    # Refused before the memory is taken: a bomb that allocated first would show in the peak.
+    # (No wall-clock bound here: timings are for bench/, and flaky on a loaded CI machine.)
+    import tracemalloc
+
+    tracemalloc.start()
+    try:
+        with pytest.raises(ScriptResourceError, match="limit"):
+            run(source)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 200 * 1024 * 1024, f"peak {peak / 1e6:.0f} MB before the refusal"
 
 
 @pytest.mark.parametrize(
@@ -271,10 +279,12 @@ def test_resource_bombs_are_refused(source: str) -> None:
     ],
 )
 def test_runaway_scripts_time_out(source: str) -> None:
+    # The ScriptTimeout is the behaviour; the loose bound only catches a script that ran on
+    # long after its deadline (exact timings belong to bench/, not to a loaded CI machine).
     started = time.monotonic()
     with pytest.raises(ScriptTimeout, match=r"script exceeded time limit of 0.2 s"):
         run(source, time_limit=0.2)
-    assert time.monotonic() - started < 1.0
+    assert time.monotonic() - started < 10
 
 
 def test_timeout_works_in_a_worker_thread_and_restores_the_trace_function() -> None:
