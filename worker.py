@@ -32,6 +32,7 @@ def celery_init_app(app: Flask) -> Celery:
         "beat_schedule": {
             "poll-timers": {"task": "worker.poll_timers", "schedule": 1.0},
             "scan-sla": {"task": "worker.scan_sla", "schedule": 15.0},
+            "run-schedules": {"task": "worker.run_schedules", "schedule": 30.0},
         },
         "beat_schedule_filename": str(Path(settings.instance_dir) / "celerybeat-schedule"),
     }
@@ -67,3 +68,10 @@ def scan_sla() -> int:
     from engine.instances.sla import scan_sla as scan
 
     return scan(current_app.extensions["db_sessions"], current_app.extensions["engine_ctx"])
+
+
+@shared_task(name="worker.run_schedules", ignore_result=True)
+def run_schedules() -> int:
+    from engine.instances.schedules import run_schedules as run
+
+    return run(current_app.extensions["db_sessions"], current_app.extensions["engine_ctx"])

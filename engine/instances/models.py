@@ -150,3 +150,16 @@ class Notification(Base):
     task_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     read_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class Schedule(Base):
+    """When a model whose process begins with a timer start event next starts a request.
+    Each occurrence is a new request (not another token in one instance)."""
+
+    __tablename__ = "schedule"
+    model_id: Mapped[str] = mapped_column(ForeignKey("process_model.id", ondelete="CASCADE"), primary_key=True)
+    version_id: Mapped[int] = mapped_column(Integer)
+    expression: Mapped[str] = mapped_column(String(200))
+    next_run_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True, index=True)
+    last_run_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    runs: Mapped[int] = mapped_column(Integer, default=0)

@@ -156,10 +156,11 @@ def _finish_step(
 
 def start_instance(
     session: Session, ctx: EngineContext, *, model_id: str, actor: User, data: dict[str, Any] | None = None,
-    message: str | None = None,
+    message: str | None = None, region: str | None = None, fire_start_timer: bool = False,
 ) -> Step:
     """Start a request on the newest version. With `message`, the process's message start event
-    of that name receives `data` as the message payload."""
+    of that name receives `data` as the message payload; with `fire_start_timer` (the scheduler)
+    a timer start event fires once, now. `region` overrides the initiator's (scheduled runs)."""
     model = get_model(session, model_id)
     version = latest_version(session, model)
     if version is None:
@@ -172,7 +173,7 @@ def start_instance(
     now = ctx.clock()
     instance = ProcessInstance(
         model_id=model.id, version_id=version.id, process_id=version.primary_process_id,
-        title=model.display_name, status=RUNNING, initiator_id=actor.id, region=actor.region,
+        title=model.display_name, status=RUNNING, initiator_id=actor.id, region=region or actor.region,
         state="", lock_version=1, meta={}, created_at=now, updated_at=now, audit_seq=0, audit_head="",
     )
     session.add(instance)
@@ -182,6 +183,8 @@ def start_instance(
         wf.task_tree.data.update(data)
         for t in wf.get_tasks(state=TaskState.READY):
             t.data.update(data)
+    if fire_start_timer:
+        _fire_start_timer_now(wf)
     failure = run_engine(wf)
     if message is not None and failure is None:
         failure = _catch_start_message(wf, message, data or {})
@@ -189,6 +192,24 @@ def start_instance(
         "model_id": model.id, "version": version.number, "content_hash": version.content_hash, "data": data or {},
     })]
     return _finish_step(session, instance, wf, version.meta, events, failure, actor.username, now=now)
+
+
+_LONG_AGO = "2000-01-01T00:00:00+00:00"
+
+
+def _fire_start_timer_now(wf: BpmnWorkflow) -> None:
+    """One token from the timer start event, now (no replay of past cycles). The event time is
+    set in the past: SpiffWorkflow compares it with the real clock, whatever the caller's is."""
+    from SpiffWorkflow.bpmn.specs.event_definitions.timer import CycleTimerEventDefinition, TimerEventDefinition
+    from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
+
+    for t in wf.get_tasks():
+        ed = getattr(t.task_spec, "event_definition", None)
+        if isinstance(t.task_spec, StartEvent) and isinstance(ed, TimerEventDefinition):
+            if isinstance(ed, CycleTimerEventDefinition):
+                t._set_internal_data(event_value={"cycles": 1, "next": _LONG_AGO, "duration": 0.0})
+            else:
+                t._set_internal_data(event_value=_LONG_AGO)
 
 
 def _catch_start_message(wf: BpmnWorkflow, name: str, payload: dict[str, Any]) -> EngineFailure | None:
