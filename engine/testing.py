@@ -137,6 +137,11 @@ def run_case(
     })
     wf = BpmnWorkflow(parsed.spec, parsed.subprocess_specs, script_engine=engine)
     plan = {k: list(v.get("data") or []) for k, v in (case.get("tasks") or {}).items()}
+    start_data = case.get("data")  # optional: the data a caller would start the request with
+    if isinstance(start_data, dict):
+        wf.task_tree.data.update(start_data)
+        for t in wf.get_tasks(state=TaskState.READY):
+            t.data.update(start_data)
     try:
         wf.do_engine_steps()
         for _ in range(MAX_STEPS):

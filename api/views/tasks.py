@@ -52,10 +52,11 @@ def get_one(task_id: int) -> dict[str, Any]:
     row, instance = service.get_human_task(session, user, task_id)
     out = task_rows_to_dicts(session, [(row, instance)])[0]
     wf, parsed = service.load_workflow(session, engine_ctx(), instance, user)
-    form = service.task_form(session, engine_ctx(), row, instance, wf, parsed)
-    out["form"] = {"schema": form["schema"], "ui_schema": form["ui_schema"]}
     version = session.get(ModelVersion, instance.version_id)
-    out["data"] = access.redact(form["data"], access.hidden_fields(user, version.meta if version else {}))
+    hidden = access.hidden_fields(user, version.meta if version else {})
+    form = service.task_form(session, engine_ctx(), row, instance, wf, parsed, hidden)
+    out["form"] = {"schema": form["schema"], "ui_schema": form["ui_schema"]}
+    out["data"] = access.redact(form["data"], hidden)
     out["instructions"] = form["instructions"]
     can_act = row.status == OPEN and access.is_candidate(session, user, row)
     out["allowed_actions"] = ["complete"] if can_act else []

@@ -68,8 +68,10 @@ def parsed_version(session: Session, ctx: EngineContext, version_id: int) -> Par
 def script_engine_for(
     session: Session, ctx: EngineContext, instance: ProcessInstance, actor: User | None
 ) -> SandboxedScriptEngine:
-    """A sandbox whose helpers answer for this instance and this acting user."""
+    """A sandbox whose helpers answer for this instance and this acting user. `engine.acting`
+    can be switched (an auto-skipped task runs as the approver it stands for)."""
     initiator_cache: dict[str, Any] = {}
+    acting: dict[str, User | None] = {"user": actor}
 
     def initiator() -> dict[str, Any]:
         if not initiator_cache:
@@ -78,7 +80,8 @@ def script_engine_for(
         return dict(initiator_cache)
 
     def current() -> dict[str, Any]:
-        return user_dict(actor) if actor else {"username": "system", "display_name": "系统", "region": instance.region}
+        user = acting["user"]
+        return user_dict(user) if user else {"username": "system", "display_name": "系统", "region": instance.region}
 
     def members(name: str, region: str | None = None) -> list[str]:
         return [u.username for u in group_members(session, name, region)]
@@ -100,8 +103,10 @@ def script_engine_for(
         "region_of": region,
         "get_instance_region": lambda: instance.region,
     }
-    return SandboxedScriptEngine(helpers_factory=lambda _task: helpers, time_limit=ctx.script_time_limit,
-                                 operators=load_builtin_operators())
+    engine = SandboxedScriptEngine(helpers_factory=lambda _task: helpers, time_limit=ctx.script_time_limit,
+                                   operators=load_builtin_operators())
+    engine.acting = acting
+    return engine
 
 
 @dataclass

@@ -104,10 +104,17 @@ def _auto_skip(session: Session, instance: ProcessInstance, new: list[NewTask], 
         if approver is None:
             continue
         nt.task.data.update(data)
+        acting = getattr(nt.task.workflow.script_engine, "acting", None)
+        previous = acting["user"] if acting is not None else None
+        if acting is not None:
+            acting["user"] = approver  # post-scripts see the approver this step stands for
         try:
             nt.task.run()
         except SpiffWorkflowException as exc:
             return failure_from(exc)
+        finally:
+            if acting is not None:
+                acting["user"] = previous
         nt.row.status, nt.row.completed_at, nt.row.completed_by_id = DONE, now, approver.id
         events.append(PendingEvent("task_auto_completed", "system", {
             "task": nt.row.name, "approver": approver.username, "data": data,
@@ -250,8 +257,10 @@ def load_workflow(session: Session, ctx: EngineContext, instance: ProcessInstanc
     return wf, parsed
 
 
-def task_form(session: Session, ctx: EngineContext, row: HumanTask, instance: ProcessInstance, wf: BpmnWorkflow, parsed: Any) -> dict[str, Any]:
-    """Schema and UI schema of a task's form, Jinja-filled from its data; instructions too."""
+def task_form(session: Session, ctx: EngineContext, row: HumanTask, instance: ProcessInstance, wf: BpmnWorkflow,
+              parsed: Any, hidden: set[str] | None = None) -> dict[str, Any]:
+    """Schema and UI schema of a task's form, Jinja-filled from its data; instructions too.
+    Instructions are filled from the data the caller may see (restricted fields left out)."""
     task = wf.get_task_from_id(UUID(row.task_guid)) if row.status == OPEN else None
     out: dict[str, Any] = {"schema": None, "ui_schema": None, "instructions": None, "data": {}}
     if task is None:
@@ -261,7 +270,8 @@ def task_form(session: Session, ctx: EngineContext, row: HumanTask, instance: Pr
     ext = getattr(task.task_spec, "extensions", None) or {}
     instructions = ext.get("instructionsForEndUser")
     if instructions:
-        out["instructions"] = render_instructions(instructions, task.data)
+        visible = access.redact(task.data, hidden) if hidden else task.data
+        out["instructions"] = render_instructions(instructions, visible)  # type: ignore[arg-type]
     if props.get("formJsonSchemaFilename"):
         form = load_form(parsed.files_for(task.workflow.spec.name), props["formJsonSchemaFilename"],
                          props.get("formUiSchemaFilename"), task.data)

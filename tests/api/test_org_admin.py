@@ -59,7 +59,8 @@ def _deploy_two_step(login: Any, skip_value: str) -> None:
     <bpmn:userTask id="second" name="复核">
       <bpmn:extensionElements><spiffworkflow:properties>
         <spiffworkflow:property name="autoSkipIfApproved" value='{skip_value}' />
-      </spiffworkflow:properties></bpmn:extensionElements>
+      </spiffworkflow:properties>
+      <spiffworkflow:postScript>second_by = get_current_user()["username"]</spiffworkflow:postScript></bpmn:extensionElements>
       <bpmn:incoming>c</bpmn:incoming><bpmn:outgoing>d</bpmn:outgoing></bpmn:userTask>
     <bpmn:endEvent id="e"><bpmn:incoming>d</bpmn:incoming></bpmn:endEvent>
     <bpmn:sequenceFlow id="a" sourceRef="s" targetRef="first"/>
@@ -80,6 +81,7 @@ def test_same_approver_is_skipped_automatically(login: Any) -> None:
     first = [t for t in inst["tasks"] if t["bpmn_id"] == "first"][0]
     done = mgr.post(f"/api/v1/tasks/{first['id']}/complete", json={"data": {}}).get_json()
     assert done["status"] == "complete" and done["data"]["skipped"] is True
+    assert done["data"]["second_by"] == "east_manager"  # the skipped step ran as its approver
     auto = [e for e in done["timeline"] if e["type"] == "task_auto_completed"]
     assert len(auto) == 1 and auto[0]["data"]["approver"] == "east_manager"
     second = [t for t in done["tasks"] if t["bpmn_id"] == "second"][0]

@@ -41,7 +41,7 @@ def test_processes_test_runs_the_bpmn_unit_tests(app: Any) -> None:
     assert last.endswith("passed, 0 failed") and not last.startswith("0 passed")
     r = app.test_cli_runner().invoke(args=["processes", "test", str(ROOT / "tests/fixtures/processes")])
     assert r.exit_code == 0, r.output
-    assert r.output.strip().splitlines()[-1] == "5 passed, 0 failed", r.output
+    assert r.output.strip().splitlines()[-1] == "6 passed, 0 failed", r.output
 
 
 def test_processes_test_fails_on_wrong_expectation(app: Any, tmp_path: Path) -> None:
