@@ -168,6 +168,10 @@ def run_case(
     except SpiffWorkflowException as exc:
         where = getattr(getattr(exc, "task_spec", None), "bpmn_id", None)
         return f"error at {where or 'the engine'}: {exc}"
+    unused = {k: len(v) for k, v in plan.items() if v}
+    if unused:
+        return "test data left unused (the process never asked for it): " + ", ".join(
+            f"{k} ({n} entr{'y' if n == 1 else 'ies'})" for k, n in sorted(unused.items()))
     final = (wf.last_task.data if wf.last_task is not None else wf.data)
     expected = case.get("expected_output_json")
     if expected is not None:

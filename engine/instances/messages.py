@@ -23,7 +23,7 @@ from engine.instances import access
 from engine.instances.models import FINISHED_STATUSES, InstanceMetadata, MessageReceipt, MessageWait, ProcessInstance
 from engine.instances.runner import EngineContext, failure_from, parsed_version, run_engine
 from engine.instances.service import _finish_step, load_workflow, start_instance
-from engine.org.models import User
+from engine.org.models import Region, User
 
 
 @dataclass
@@ -115,7 +115,10 @@ def deliver_message(
         return result
     if instance_id is None:
         for model_id in models_started_by(session, ctx, name):
-            step = start_instance(session, ctx, model_id=model_id, actor=actor, data=payload, message=name)
+            region = payload.get("region")
+            known = isinstance(region, str) and session.get(Region, region) is not None
+            step = start_instance(session, ctx, model_id=model_id, actor=actor, data=payload, message=name,
+                                  region=region if known and access.reads_everything(actor) else None)
             result.started.append(step.instance.id)
     if not result.started:
         where = f" for request {instance_id}" if instance_id is not None else (

@@ -192,9 +192,10 @@ def start_instance(
             t.data.update(data)
     if fire_start_timer:
         _fire_start_timer_now(wf)
-    failure = run_engine(wf)
-    if message is not None and failure is None:
+    if message is not None:
         failure = _catch_start_message(wf, message, data or {})
+    else:
+        failure = run_engine(wf)
     events = [PendingEvent("instance_started", actor.username, {
         "model_id": model.id, "version": version.number, "content_hash": version.content_hash, "data": data or {},
     })]
@@ -220,18 +221,31 @@ def _fire_start_timer_now(wf: BpmnWorkflow) -> None:
 
 
 def _catch_start_message(wf: BpmnWorkflow, name: str, payload: dict[str, Any]) -> EngineFailure | None:
+    """Start through the message start event even when the process also has a none start:
+    run only the start plumbing, deliver the message, run its start event first (SpiffWorkflow
+    then cancels the other starts), and only then the rest."""
     from SpiffWorkflow.bpmn import BpmnEvent
+    from SpiffWorkflow.bpmn.specs.control import BpmnStartTask, StartEventSplit
     from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 
-    for task in wf.get_tasks(state=TaskState.WAITING):
-        ed = getattr(task.task_spec, "event_definition", None)
-        if isinstance(ed, MessageEventDefinition) and ed.name == name:
-            try:
-                wf.send_event(BpmnEvent(ed, payload=payload))
-            except SpiffWorkflowException as exc:
-                return failure_from(exc)
-            return run_engine(wf)
-    return None
+    try:
+        for _ in range(10):
+            plumbing = [t for t in wf.get_tasks(state=TaskState.READY)
+                        if isinstance(t.task_spec, (BpmnStartTask, StartEventSplit))]
+            if not plumbing:
+                break
+            for t in plumbing:
+                t.run()
+        starts = [t for t in wf.get_tasks(state=TaskState.WAITING | TaskState.FUTURE)
+                  if isinstance(getattr(t.task_spec, "event_definition", None), MessageEventDefinition)
+                  and t.task_spec.event_definition.name == name]
+        if starts:
+            wf.send_event(BpmnEvent(starts[0].task_spec.event_definition, payload=payload))
+            if starts[0].has_state(TaskState.READY):
+                starts[0].run()
+    except SpiffWorkflowException as exc:
+        return failure_from(exc)
+    return run_engine(wf)
 
 
 def get_instance(session: Session, user: User, instance_id: int) -> ProcessInstance:
