@@ -1,59 +1,16 @@
 """Celery entry point: `celery -A worker worker --beat`.
 
-Flask's celery_init_app pattern: tasks run inside the app context and take only ids. The
-embedded default uses kombu's filesystem transport under instance/broker, so no server is
-needed; production sets CELERY_BROKER_URL to Redis or RabbitMQ."""
+The Celery app is made by api.background.celery_init_app (the web app enqueues with it too);
+this module defines the tasks and the beat schedule's targets."""
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any
-
-from celery import Celery, Task, shared_task
-from flask import Flask, current_app
+from celery import shared_task
+from flask import current_app
 
 from api import create_app
 
-
-def celery_init_app(app: Flask) -> Celery:
-    class FlaskTask(Task):
-        def __call__(self, *args: Any, **kwargs: Any) -> Any:
-            with app.app_context():
-                return self.run(*args, **kwargs)
-
-    settings = app.extensions["settings"]
-    broker = settings.broker_url
-    conf: dict[str, Any] = {
-        "broker_url": broker,
-        "task_ignore_result": True,
-        "task_acks_late": True,  # a worker killed mid-task leaves the message for another
-        "task_reject_on_worker_lost": True,
-        "worker_prefetch_multiplier": 1,
-        "timezone": "UTC",
-        "beat_schedule": {
-            "poll-timers": {"task": "worker.poll_timers", "schedule": 1.0},
-            "scan-sla": {"task": "worker.scan_sla", "schedule": 15.0},
-            "run-schedules": {"task": "worker.run_schedules", "schedule": 30.0},
-        },
-        "beat_schedule_filename": str(Path(settings.instance_dir) / "celerybeat-schedule"),
-    }
-    if broker.startswith("filesystem://"):
-        folder = Path(settings.instance_dir) / "broker"
-        for sub in ("out", "processed"):
-            (folder / sub).mkdir(parents=True, exist_ok=True)
-        conf["broker_transport_options"] = {
-            "data_folder_in": str(folder / "out"), "data_folder_out": str(folder / "out"),
-            "processed_folder": str(folder / "processed"), "store_processed": False,
-        }
-        conf["worker_enable_remote_control"] = False  # the filesystem transport has no fanout
-    celery_app = Celery(app.name, task_cls=FlaskTask)
-    celery_app.config_from_object(conf)
-    celery_app.set_default()
-    app.extensions["celery"] = celery_app
-    return celery_app
-
-
 flask_app = create_app()
-celery = celery_init_app(flask_app)
+celery = flask_app.extensions["celery"]
 
 
 @shared_task(name="worker.poll_timers", ignore_result=True)
@@ -75,3 +32,26 @@ def run_schedules() -> int:
     from engine.instances.schedules import run_schedules as run
 
     return run(current_app.extensions["db_sessions"], current_app.extensions["engine_ctx"])
+
+
+@shared_task(name="worker.render_record", ignore_result=True, autoretry_for=(Exception,), retry_backoff=True,
+             max_retries=5)
+def render_record(instance_id: int) -> str | None:
+    """Render, sign and store the record of a finished request (idempotent: the same chain head
+    gives the stored file)."""
+    import os
+
+    from engine.instances.models import ProcessInstance
+    from reports.pki import SigningConfig
+    from reports.service import signed_record
+
+    settings = current_app.extensions["settings"]
+    signing = SigningConfig.from_env(os.environ, settings.instance_dir)
+    with current_app.extensions["db_sessions"]() as session:
+        instance = session.get(ProcessInstance, instance_id)
+        if instance is None:
+            return None
+        stored = signed_record(session, current_app.extensions["engine_ctx"], instance, signing,
+                               settings.instance_dir, timezone=settings.timezone)
+        session.commit()
+        return stored.row.sha256

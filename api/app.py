@@ -46,6 +46,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     )
     app.config.update({k: v for k, v in (config or {}).items() if k.isupper()})
     app.extensions["settings"] = settings
+    app.extensions["signing"] = None  # reports.pki.SigningConfig, made on first use (api/views/records.py)
     if settings.testing:
         from engine.org.service import use_fast_password_hashing
 
@@ -55,9 +56,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     init_db(app, settings.database_url)
 
     api = JsonErrorApi(app)
-    from api.views import auth, instances, messages, models, notifications, org, tasks
+    from api.views import auth, instances, messages, models, notifications, org, records, tasks
 
-    for module in (auth, org, models, instances, tasks, messages, notifications):
+    for module in (auth, org, models, instances, tasks, messages, notifications, records):
         api.register_blueprint(module.blp)
     register_error_handlers(app)
 
@@ -65,6 +66,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     def healthz() -> Any:
         db().execute(text("SELECT 1"))
         return jsonify({"status": "ok"})
+
+    from api.background import celery_init_app
+
+    celery_init_app(app)
 
     from api.cli import register_cli
     from api.web import register_web

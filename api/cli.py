@@ -115,6 +115,33 @@ def register_cli(app: Flask) -> None:
             session.commit()
         click.echo(f"{len(report.created)} created, {len(report.updated)} updated")
 
+    records = AppGroup("records", help="Signed PDF records.")
+    app.cli.add_command(records)
+
+    @records.command("verify")
+    @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+    def records_verify(file: Path) -> None:
+        """Check a record's signatures (intact, valid, trusted, timestamp) and its chain head
+        against the audit log. Exit status 0 only when everything holds."""
+        from reports.pki import SigningConfig
+        from reports.service import verify_record
+
+        settings = _settings()
+        config = SigningConfig.from_env(os.environ, settings.instance_dir)
+        with current_app.extensions["db_sessions"]() as session:
+            out = verify_record(session, file.read_bytes(), config)
+        for sig in out.get("signatures") or []:
+            click.echo(f"signature: intact={sig.get('intact')} valid={sig.get('valid')} trusted={sig.get('trusted')} "
+                       f"timestamp={(sig.get('timestamp') or {}).get('time')}")
+        click.echo(f"level: {out.get('level')}")
+        audit = out.get("audit") or {}
+        click.echo(f"audit chain: request {audit.get('instance_id')} head matches={audit.get('matches')} "
+                   f"chain intact={audit.get('chain_intact')}")
+        if not out["ok"]:
+            click.echo(f"NOT VALID: {out.get('reason') or audit.get('reason') or out.get('problems')}", err=True)
+        click.echo("valid" if out["ok"] else "invalid")
+        sys.exit(0 if out["ok"] else 1)
+
     audit = AppGroup("audit", help="Check the audit log.")
     app.cli.add_command(audit)
 

@@ -5,6 +5,7 @@ from typing import Any
 from sqlalchemy import select
 
 from api.auth import login_required, require_user
+from api.background import enqueue
 from api.blueprint import Blueprint
 from api.db import db
 from api.schemas import (
@@ -114,6 +115,7 @@ def withdraw(body: dict[str, Any], instance_id: int) -> dict[str, Any]:
     session = db()
     step = service.withdraw(session, engine_ctx(), instance_id=instance_id, actor=require_user(), reason=body["reason"])
     session.commit()
+    enqueue("worker.render_record", step.instance.id)
     return detail(step.instance)
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 from typing import Any
 
 from api.auth import login_required, require_user
+from api.background import enqueue
 from api.blueprint import Blueprint
 from api.db import db
 from api.schemas import (
@@ -72,4 +73,6 @@ def complete(body: dict[str, Any], task_id: int) -> dict[str, Any]:
     session = db()
     step = service.complete_task(session, engine_ctx(), task_id=task_id, actor=require_user(), data=body["data"])
     session.commit()
+    if step.instance.status == "complete":
+        enqueue("worker.render_record", step.instance.id)
     return detail(step.instance)

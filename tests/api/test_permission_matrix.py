@@ -112,6 +112,12 @@ TABLE: dict[str, tuple[Call, dict[str, int]]] = {
     # Notifications are private: someone else's is not found.
     "POST /api/v1/notifications/<int:notification_id>/read": (
         lambda c, o, r: c.post(f"/api/v1/notifications/{o.notification_id}/read"), _signed_in(404, appr_in=204)),
+    "GET /api/v1/process-instances/<int:instance_id>/record.pdf": (
+        lambda c, o, r: c.get(f"/api/v1/process-instances/{o.instance_id}/record.pdf"), _read_instance()),
+    "GET /api/v1/records/ca.pem": (lambda c, o, r: c.get("/api/v1/records/ca.pem"), _all(200)),
+    "POST /api/v1/records/verify": (
+        lambda c, o, r: c.post("/api/v1/records/verify", data=b"%PDF-1.7 nothing", content_type="application/pdf"),
+        _signed_in(200)),
     "GET /api/v1/tasks": (lambda c, o, r: c.get("/api/v1/tasks?scope=all"), _signed_in(200)),
     "GET /api/v1/tasks/<int:task_id>": (lambda c, o, r: c.get(f"/api/v1/tasks/{o.task_id}"), _read_instance()),
     # Only the approver acts; others who can see it are refused, others do not see it.
