@@ -38,11 +38,12 @@ def celery_init_app(app: Flask) -> Celery:
     }
     if broker.startswith("filesystem://"):
         folder = Path(settings.instance_dir) / "broker"
-        for sub in ("out", "processed"):
+        for sub in ("out", "processed", "control"):
             (folder / sub).mkdir(parents=True, exist_ok=True)
         conf["broker_transport_options"] = {
             "data_folder_in": str(folder / "out"), "data_folder_out": str(folder / "out"),
             "processed_folder": str(folder / "processed"), "store_processed": False,
+            "control_folder": str(folder / "control"),
         }
         conf["worker_enable_remote_control"] = False  # the filesystem transport has no fanout
     celery_app = Celery(app.name, task_cls=FlaskTask)

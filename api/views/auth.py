@@ -52,7 +52,9 @@ def login(body: dict[str, Any]) -> Any:
     cookie.permanent = True
     csrf = new_csrf_token()
     resp = make_response(LoginOut().dump({"token": issue_token(user), "csrf_token": csrf, "user": user}))
-    resp.set_cookie(CSRF_COOKIE, csrf, samesite="Lax", secure=current_app.config["SESSION_COOKIE_SECURE"])
+    # As long-lived as the session: a browser that kept one but dropped the other could not submit.
+    resp.set_cookie(CSRF_COOKIE, csrf, samesite="Lax", secure=current_app.config["SESSION_COOKIE_SECURE"],
+                    max_age=int(current_app.config["PERMANENT_SESSION_LIFETIME"].total_seconds()))
     return resp
 
 

@@ -1,0 +1,72 @@
+// The inbox's state lives in the URL (?tab=group&q=ETO&page=2): back/forward and shared links work.
+import type { TaskQuery, InstanceQuery, TaskSort } from "../api";
+
+export const TABS = ["mine", "group", "started", "done"] as const;
+export type InboxTab = (typeof TABS)[number];
+
+export interface InboxParams {
+  tab: InboxTab;
+  q: string;
+  process: string;
+  region: string;
+  sort: string;
+  page: number;
+}
+
+export const PER_PAGE = 20;
+export const TASK_SORTS: TaskSort[] = ["-created", "created", "due", "-due"];
+export const INSTANCE_SORTS = ["-created", "created", "-updated"] as const;
+
+export function readParams(search: URLSearchParams): InboxParams {
+  const tab = search.get("tab");
+  const page = Number(search.get("page") ?? "1");
+  return {
+    tab: (TABS as readonly string[]).includes(tab ?? "") ? (tab as InboxTab) : "mine",
+    q: search.get("q") ?? "",
+    process: search.get("process") ?? "",
+    region: search.get("region") ?? "",
+    sort: search.get("sort") ?? "",
+    page: Number.isInteger(page) && page > 0 ? page : 1,
+  };
+}
+
+/** Only non-default values go in the URL. */
+export function writeParams(p: InboxParams): URLSearchParams {
+  const out = new URLSearchParams();
+  if (p.tab !== "mine") out.set("tab", p.tab);
+  if (p.q) out.set("q", p.q);
+  if (p.process) out.set("process", p.process);
+  if (p.region) out.set("region", p.region);
+  if (p.sort) out.set("sort", p.sort);
+  if (p.page > 1) out.set("page", String(p.page));
+  return out;
+}
+
+/** The GET /tasks query of a task tab. */
+export function taskQuery(p: InboxParams): TaskQuery {
+  const sort = (TASK_SORTS as string[]).includes(p.sort) ? (p.sort as TaskSort) : "-created";
+  const base: TaskQuery = {
+    scope: p.tab === "group" ? "group" : "mine",
+    status: p.tab === "done" ? "completed" : "open",
+    q: p.q || undefined,
+    process: p.process || undefined,
+    region: p.region || undefined,
+    sort,
+    page: p.page,
+    per_page: PER_PAGE,
+  };
+  return base;
+}
+
+/** The GET /process-instances query of "started by me". */
+export function instanceQuery(p: InboxParams, username: string): InstanceQuery {
+  const sort = (INSTANCE_SORTS as readonly string[]).includes(p.sort) ? (p.sort as InstanceQuery["sort"]) : "-created";
+  return {
+    initiator: username,
+    process: p.process || undefined,
+    region: p.region || undefined,
+    sort,
+    page: p.page,
+    per_page: PER_PAGE,
+  };
+}
