@@ -63,9 +63,20 @@ def test_audit_verify_passes_then_names_a_tampered_event(app: Any, login: Any) -
     r = app.test_cli_runner().invoke(args=["audit", "verify"])
     assert r.exit_code == 0, r.output
     from sqlalchemy import text
-    with app.extensions["db_engine"].begin() as conn:
-        conn.execute(text("UPDATE audit_event SET actor = 'mallory' WHERE chain = :c AND seq = 1"),
-                     {"c": f"instance:{inst['id']}"})
+    engine = app.extensions["db_engine"]
+    tamper = text("UPDATE audit_event SET actor = 'mallory' WHERE chain = :c AND seq = 1")
+    if engine.dialect.name == "postgresql":
+        import pytest
+        from sqlalchemy.exc import DBAPIError
+        with pytest.raises(DBAPIError, match="append-only"), engine.begin() as conn:
+            conn.execute(tamper, {"c": f"instance:{inst['id']}"})  # the database refuses edits
+        with engine.begin() as conn:  # a DBA who switches the guard off is still caught by verify
+            conn.execute(text("ALTER TABLE audit_event DISABLE TRIGGER audit_event_append_only"))
+            conn.execute(tamper, {"c": f"instance:{inst['id']}"})
+            conn.execute(text("ALTER TABLE audit_event ENABLE TRIGGER audit_event_append_only"))
+    else:
+        with engine.begin() as conn:
+            conn.execute(tamper, {"c": f"instance:{inst['id']}"})
     r = app.test_cli_runner().invoke(args=["audit", "verify"])
     assert r.exit_code == 1 and f"instance:{inst['id']} seq 1" in r.output
 
