@@ -14,7 +14,6 @@ Nothing here touches the network unless the configuration says so (``tsa_url``, 
 """
 from __future__ import annotations
 
-import asyncio
 import datetime
 import functools
 import logging
@@ -45,6 +44,7 @@ from pyhanko_certvalidator import ValidationContext
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 from pyhanko_certvalidator.util import get_pyca_cryptography_hash, process_pss_params
 
+from reports import _sync
 from reports.pki import SigningConfig
 
 log = logging.getLogger(__name__)
@@ -227,6 +227,11 @@ def sign_pdf(pdf: bytes, config: SigningConfig) -> bytes:
     """Sign ``pdf`` PAdES B-LTA and return the signed bytes: the input plus two incremental
     updates, (1) the signature with its signature time-stamp, (2) the DSS and the document
     time-stamp over everything."""
+    # pyHanko's synchronous API runs its own event loop: keep that possible under a running one.
+    return _sync.call(_sign_pdf, pdf, config)
+
+
+def _sign_pdf(pdf: bytes, config: SigningConfig) -> bytes:
     signer = _signer(config)
     vc = validation_context(config)
     chain = load_certs(config.chain)
@@ -277,7 +282,7 @@ def extend_lta(pdf: bytes, config: SigningConfig) -> bytes:
     verifiable from the file and the root certificate alone, indefinitely. Without it, a
     verifier can still pass the current CRL to :func:`reports.verify.verify_pdf`.
     """
-    return asyncio.run(_extend_lta(pdf, config))
+    return _sync.run(lambda: _extend_lta(pdf, config))
 
 
 async def _extend_lta(pdf: bytes, config: SigningConfig) -> bytes:

@@ -19,7 +19,6 @@ carries ``record`` (the facts read from the signed revision) for that.
 """
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import json
 import logging
@@ -58,6 +57,7 @@ from pyhanko_certvalidator.policy_decl import REQUIRE_REVINFO, CertRevTrustPolic
 from pyhanko_certvalidator.registry import SimpleTrustManager
 from pyhanko_certvalidator.revinfo.archival import CRLContainer
 
+from reports import _sync
 from reports.record import INFO_KEYS, RECORD_JSON_NAME
 
 log = logging.getLogger(__name__)
@@ -472,8 +472,8 @@ def verify_pdf(
     expire). Never raises on bad input (bad trust roots are the caller's error: ValueError);
     never uses the network. Not for use inside a running event loop: use
     :func:`async_verify_pdf` there."""
-    return asyncio.run(async_verify_pdf(pdf, trust_roots, crls, require_lta=require_lta,
-                                        validation_time=validation_time))
+    return _sync.run(lambda: async_verify_pdf(pdf, trust_roots, crls, require_lta=require_lta,
+                                              validation_time=validation_time))
 
 
 __all__ = ["SignatureReport", "TimestampReport", "Verdict", "async_verify_pdf", "read_record_facts", "verify_pdf"]
