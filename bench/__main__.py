@@ -6,7 +6,7 @@ import datetime as dt
 import os
 import platform
 
-from bench import long_loops
+from bench import long_loops, records
 
 
 def main() -> None:
@@ -16,6 +16,7 @@ def main() -> None:
     print(f"machine: {platform.machine()} {os.cpu_count()} cores, Python {platform.python_version()}, "
           f"{dt.date.today().isoformat()}")
     long_loops.run(300 if args.quick else 1000)
+    records.run(3 if args.quick else 10)
 
 
 if __name__ == "__main__":
