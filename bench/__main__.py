@@ -6,7 +6,7 @@ import datetime as dt
 import os
 import platform
 
-from bench import long_loops, records
+from bench import long_loops, records, settlement
 
 
 def main() -> None:
@@ -17,6 +17,7 @@ def main() -> None:
           f"{dt.date.today().isoformat()}")
     long_loops.run(300 if args.quick else 1000)
     records.run(3 if args.quick else 10)
+    settlement.run(20_000 if args.quick else 100_000)
 
 
 if __name__ == "__main__":

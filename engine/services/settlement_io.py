@@ -18,7 +18,7 @@ import io
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import Context, Decimal, InvalidOperation
 from typing import Any
 
 # ---- errors ----------------------------------------------------------------------------------
@@ -166,14 +166,214 @@ def read_table(value: str | bytes | None, file: str, errors: list[RowError]) -> 
 
 
 def _xlsx_rows(content: bytes) -> list[list[Any]]:
-    from openpyxl import load_workbook  # optional dependency: only needed for XLSX input
-
-    wb = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
+    """Rows of the first sheet. Our own streaming reader (100,000 rows in a few seconds, numbers
+    read from the XML text, never through float); openpyxl for anything it does not expect."""
     try:
-        ws = wb.worksheets[0]
-        return [list(r) for r in ws.iter_rows(values_only=True)]
-    finally:
-        wb.close()
+        return _fast_xlsx_rows(content)
+    except Exception:  # strict OOXML, unusual packaging...: let openpyxl try
+        from openpyxl import load_workbook
+
+        wb = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
+        try:
+            return [list(r) for r in wb.worksheets[0].iter_rows(values_only=True)]
+        finally:
+            wb.close()
+
+
+_NS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+_REL_NS = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
+# Built-in number formats that are dates or times (incl. the zh-CN ones 27-36 and 50-58).
+_DATE_FORMAT_IDS = {*range(14, 23), *range(27, 37), *range(45, 48), *range(50, 59)}
+_EXCEL_DIGITS = Context(prec=15)
+
+
+def _is_date_format(code: str) -> bool:
+    code = re.sub(r'"[^"]*"|\[[^\]]*\]|\\.', "", code.lower())
+    return any(ch in code for ch in "ydhs") or ("m" in code and ":" in code)
+
+
+def _excel_number(text: str) -> Decimal:
+    """Excel keeps 15 significant digits; its XML may show a double's 17 ('12.339999999999999')."""
+    d = Decimal(text)
+    if len(text) > 16 and len(d.as_tuple().digits) > 15:
+        d = _EXCEL_DIGITS.plus(d)
+        d = d.quantize(Decimal(1)) if d == d.to_integral_value() else d.normalize()
+    return d
+
+
+def _excel_datetime(serial: Decimal, date1904: bool) -> dt.datetime:
+    base = dt.datetime(1904, 1, 1) if date1904 else dt.datetime(1899, 12, 30)
+    days = int(serial)
+    seconds = int(((serial - days) * 86400).to_integral_value())
+    return base + dt.timedelta(days=days, seconds=seconds)
+
+
+_COLUMNS: dict[str, int] = {}
+
+
+def _column_index(ref: str) -> int:
+    letters = ref.rstrip("0123456789")
+    n = _COLUMNS.get(letters)
+    if n is None:
+        n = 0
+        for ch in letters:
+            n = n * 26 + ord(ch) - 64
+        n = _COLUMNS[letters] = n - 1
+    return n
+
+
+def _fast_xlsx_rows(content: bytes) -> list[list[Any]]:
+    import zipfile
+
+    from lxml import etree
+
+    safe = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
+    with zipfile.ZipFile(io.BytesIO(content)) as z:
+        names = set(z.namelist())
+        wb = etree.fromstring(z.read("xl/workbook.xml"), safe)
+        date1904 = any(e.get("date1904") in ("1", "true") for e in wb.iter(f"{_NS}workbookPr"))
+        rid = next(wb.iter(f"{_NS}sheet")).get(f"{_REL_NS}id")
+        rels = etree.fromstring(z.read("xl/_rels/workbook.xml.rels"), safe)
+        target = next(r.get("Target") for r in rels if r.get("Id") == rid)
+        sheet_path = target.lstrip("/") if target.startswith("/") else f"xl/{target}"
+        shared = _shared_strings(z.read("xl/sharedStrings.xml")) if "xl/sharedStrings.xml" in names else []
+        date_styles: set[int] = set()
+        if "xl/styles.xml" in names:
+            styles = etree.fromstring(z.read("xl/styles.xml"), safe)
+            custom = {int(f.get("numFmtId")): f.get("formatCode") or "" for f in styles.iter(f"{_NS}numFmt")}
+            xfs = next(styles.iter(f"{_NS}cellXfs"), None)
+            for i, xf in enumerate(xfs if xfs is not None else []):
+                fid = int(xf.get("numFmtId") or 0)
+                if fid in _DATE_FORMAT_IDS or (fid in custom and _is_date_format(custom[fid])):
+                    date_styles.add(i)
+        return _SheetReader(shared, date_styles, date1904).read(z.read(sheet_path))
+
+
+def _shared_strings(xml: bytes) -> list[str]:
+    """Texts of sharedStrings.xml (rich-text runs joined; phonetic rPh guides left out)."""
+    from xml.parsers import expat
+
+    out: list[str] = []
+    parts: list[str] = []
+    state = {"t": False, "rph": 0}
+
+    def start(name: str, _attrs: dict[str, str]) -> None:
+        tag = name.rsplit(":", 1)[-1]
+        if tag == "t" and not state["rph"]:
+            state["t"] = True
+        elif tag == "rPh":
+            state["rph"] += 1
+
+    def end(name: str) -> None:
+        tag = name.rsplit(":", 1)[-1]
+        if tag == "t":
+            state["t"] = False
+        elif tag == "rPh":
+            state["rph"] -= 1
+        elif tag == "si":
+            out.append("".join(parts))
+            parts.clear()
+
+    def chars(data: str) -> None:
+        if state["t"]:
+            parts.append(data)
+
+    parser = expat.ParserCreate()
+    parser.buffer_text = True
+    parser.StartElementHandler, parser.EndElementHandler, parser.CharacterDataHandler = start, end, chars
+    parser.Parse(xml, True)
+    return out
+
+
+class _SheetReader:
+    """Expat callbacks over a worksheet's XML: about 1 µs per cell (lxml elements cost ten)."""
+
+    def __init__(self, shared: list[str], date_styles: set[int], date1904: bool) -> None:
+        self.shared, self.date_styles, self.date1904 = shared, date_styles, date1904
+        self.rows: list[list[Any]] = []
+        self.cells: list[Any] = []
+        self.kind: str | None = None
+        self.style = 0
+        self.text: list[str] | None = None
+        self.value_text: str | None = None
+        self.inline: list[str] | None = None
+        self.local: dict[str, str] = {}
+
+    def _name(self, name: str) -> str:
+        local = self.local.get(name)
+        if local is None:
+            local = self.local[name] = name.rsplit(":", 1)[-1]
+        return local
+
+    def read(self, xml: bytes) -> list[list[Any]]:
+        from xml.parsers import expat
+
+        parser = expat.ParserCreate()
+        parser.buffer_text = True
+        parser.StartElementHandler = self.start
+        parser.EndElementHandler = self.end
+        parser.CharacterDataHandler = self.chars
+        parser.Parse(xml, True)
+        return self.rows
+
+    def start(self, name: str, attrs: dict[str, str]) -> None:
+        tag = self._name(name)
+        if tag == "c":
+            ref = attrs.get("r")
+            if ref is not None:
+                col = _column_index(ref)
+                while len(self.cells) < col:
+                    self.cells.append(None)
+            self.kind = attrs.get("t")
+            s = attrs.get("s")
+            self.style = int(s) if s else 0
+            self.value_text = None
+            self.inline = None
+        elif tag == "v":
+            self.text = []
+        elif tag == "is":
+            self.inline = []
+        elif tag == "t" and self.inline is not None:
+            self.text = []
+        elif tag == "row":
+            r = attrs.get("r")
+            number = int(r) if r else len(self.rows) + 1
+            while len(self.rows) < number - 1:
+                self.rows.append([])
+            self.cells = []
+
+    def chars(self, data: str) -> None:
+        if self.text is not None:
+            self.text.append(data)
+
+    def end(self, name: str) -> None:
+        tag = self._name(name)
+        if tag == "v":
+            self.value_text = "".join(self.text or ())
+            self.text = None
+        elif tag == "t" and self.inline is not None:
+            self.inline.append("".join(self.text or ()))
+            self.text = None
+        elif tag == "c":
+            kind, text = self.kind, self.value_text
+            value: Any
+            if kind == "s":
+                value = self.shared[int(text)] if text is not None else None
+            elif kind == "inlineStr":
+                value = "".join(self.inline) if self.inline is not None else None
+            elif kind in ("str", "e", "d"):
+                value = text
+            elif kind == "b":
+                value = text == "1"
+            elif text is None:
+                value = None
+            else:
+                number = _excel_number(text)
+                value = _excel_datetime(number, self.date1904) if self.style in self.date_styles else number
+            self.cells.append(value)
+        elif tag == "row":
+            self.rows.append(self.cells)
+            self.cells = []
 
 
 # ---- headers --------------------------------------------------------------------------------
@@ -312,14 +512,14 @@ class CellReader:
             return None
         return self.cells[i]
 
-    def _err(self, name: str, value: Any, code: str, what: str, what_zh: str) -> None:
+    def error(self, name: str, value: Any, code: str, what: str, what_zh: str) -> None:
         self.failed = True
         self.sink.cell(self.row_no, name, self.header.labels.get(name, name), value, code, what, what_zh)
 
     def text(self, name: str, required: bool = True) -> str:
         s = cell_text(self.raw(name))
         if not s and required:
-            self._err(name, "", "empty", "is empty", "为空")
+            self.error(name, "", "empty", "is empty", "为空")
         return s
 
     def number(self, name: str, *, money: bool = False, required: bool = True,
@@ -327,17 +527,17 @@ class CellReader:
         raw = self.raw(name)
         if cell_text(raw) == "":
             if required:
-                self._err(name, "", "empty", "is empty", "为空")
+                self.error(name, "", "empty", "is empty", "为空")
             return None
         d = to_decimal(raw)
         if d is None:
-            self._err(name, raw, "not_a_number", "is not a number", "不是数字")
+            self.error(name, raw, "not_a_number", "is not a number", "不是数字")
             return None
         if d < 0 and not allow_negative:
-            self._err(name, raw, "negative", "must not be negative", "不能为负数")
+            self.error(name, raw, "negative", "must not be negative", "不能为负数")
             return None
         if money and d != d.quantize(FEN):
-            self._err(name, raw, "too_many_decimals", "has more than 2 decimal places (CNY to the fen)",
+            self.error(name, raw, "too_many_decimals", "has more than 2 decimal places (CNY to the fen)",
                       "超过两位小数（金额精确到分）")
             return None
         return d
@@ -345,11 +545,11 @@ class CellReader:
     def datetime(self, name: str) -> dt.datetime | None:
         raw = self.raw(name)
         if cell_text(raw) == "":
-            self._err(name, "", "empty", "is empty", "为空")
+            self.error(name, "", "empty", "is empty", "为空")
             return None
         value = parse_datetime(raw)
         if value is None:
-            self._err(name, raw, "bad_datetime", "is not a date and time (e.g. 2026-03-01 08:15:00)",
+            self.error(name, raw, "bad_datetime", "is not a date and time (e.g. 2026-03-01 08:15:00)",
                       "不是有效的日期时间（例如 2026-03-01 08:15:00）")
         return value
 
