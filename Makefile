@@ -43,8 +43,8 @@ install: system-deps $(STAMP)
 # the demo organisation and every model in processes/ deployed; web + worker + beat together.
 run: install web
 	$(BIN)/flask --app wsgi init-db
-	$(BIN)/flask --app wsgi seed-demo
 	$(BIN)/flask --app wsgi processes deploy
+	$(BIN)/flask --app wsgi seed-demo
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start -f Procfile
 
 test: install web

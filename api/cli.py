@@ -41,6 +41,16 @@ def register_cli(app: Flask) -> None:
         click.echo(f"demo users (password: {'$DEMO_PASSWORD' if 'DEMO_PASSWORD' in os.environ else 'demo'}):")
         for u in users:
             click.echo(f"  {u.username:<18} {u.display_name:<8} {u.region:<6} {u.role}")
+        from engine.instances.demo import seed_requests, summary
+
+        with current_app.extensions["db_sessions"]() as session, session.begin():
+            made = seed_requests(session, current_app.extensions["engine_ctx"], _settings().processes_dir,
+                                 progress=lambda m: click.echo(f"  {m}"))
+            counts = summary(session)
+        if made:
+            click.echo(f"demo requests: {made} ({', '.join(f'{k} {v}' for k, v in sorted(counts.items()))})")
+        else:
+            click.echo("demo requests: none added (requests exist, or no model is deployed yet)")
 
     processes = AppGroup("processes", help="Deploy and test the process models.")
     app.cli.add_command(processes)

@@ -136,3 +136,13 @@ users:
     f.write_text("users: [\n  - broken", encoding="utf-8")
     r = app.test_cli_runner().invoke(args=["org", "import", str(f)])
     assert r.exit_code == 1 and "invalid YAML" in r.output
+
+
+def test_seed_demo_adds_requests_in_several_states_once(app: Any, deployed: Any) -> None:
+    r = app.test_cli_runner().invoke(args=["seed-demo"])
+    assert r.exit_code == 0, r.output
+    line = [x for x in r.output.splitlines() if x.startswith("demo requests:")][0]
+    for status in ("complete", "running", "withdrawn"):
+        assert status in line, line
+    again = app.test_cli_runner().invoke(args=["seed-demo"])
+    assert "none added" in again.output
