@@ -5,21 +5,19 @@ with SKIP LOCKED on PostgreSQL, so several workers never escalate the same task 
 from __future__ import annotations
 
 import datetime as dt
-import logging
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from engine.audit.service import PendingEvent
-from engine.errors import Conflict
+from engine.instances.jobs import run_each
 from engine.instances.models import OPEN, HumanTask, Notification, ProcessInstance, TaskCandidate
 from engine.instances.runner import BREACHED, DUE_SOON, EngineContext
 from engine.instances.service import _append_audit, flush_or_conflict
 from engine.org.models import User
 from engine.org.service import group_members, manager_of
 
-log = logging.getLogger(__name__)
 MAX_LEVEL = 3
 
 
@@ -95,27 +93,17 @@ def due_checks(session: Session, now: dt.datetime, limit: int) -> list[int]:
 
 def scan_sla(sessions: sessionmaker[Session], ctx: EngineContext, limit: int = 200) -> int:
     """Run every due reminder/escalation, each in its own transaction. Returns how many."""
-    done = 0
-    with sessions() as session:
-        ids = due_checks(session, ctx.clock(), limit)
-        session.rollback()
-    for task_id in ids:
-        with sessions() as session:
-            try:
-                now = ctx.clock()
-                row = session.get(HumanTask, task_id)
-                if row is None or row.status != OPEN or row.next_sla_check_at is None or row.next_sla_check_at > now:
-                    continue  # done, or handled by another worker meanwhile
-                _follow_up(session, row, now)
-                flush_or_conflict(session)
-                session.commit()
-                done += 1
-            except Conflict:
-                session.rollback()  # the request moved on meanwhile; the next scan looks again
-            except Exception:
-                session.rollback()
-                log.exception("SLA follow-up of task %s failed", task_id)
-    return done
+
+    def follow_up(session: Session, task_id: int) -> bool:
+        now = ctx.clock()
+        row = session.get(HumanTask, task_id)
+        if row is None or row.status != OPEN or row.next_sla_check_at is None or row.next_sla_check_at > now:
+            return False  # done, or handled by another worker meanwhile
+        _follow_up(session, row, now)
+        flush_or_conflict(session)
+        return True
+
+    return run_each(sessions, lambda s: due_checks(s, ctx.clock(), limit), follow_up, "SLA follow-up of task")
 
 
 def unread_count(session: Session, user: User) -> Any:

@@ -4,19 +4,16 @@ instance's optimistic lock so that a timer's effect is applied exactly once."""
 from __future__ import annotations
 
 import datetime as dt
-import logging
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from engine.audit.service import PendingEvent
 from engine.deploy.models import ModelVersion
-from engine.errors import Conflict
+from engine.instances.jobs import run_each
 from engine.instances.models import FINISHED_STATUSES, ProcessInstance, Timer
 from engine.instances.runner import EngineContext, run_engine
 from engine.instances.service import Step, _finish_step, load_workflow
-
-log = logging.getLogger(__name__)
 
 
 def due_instance_ids(session: Session, now: dt.datetime, limit: int = 100) -> list[int]:
@@ -44,19 +41,5 @@ def fire_instance_timers(session: Session, ctx: EngineContext, instance_id: int)
 
 def poll_timers(sessions: sessionmaker[Session], ctx: EngineContext, limit: int = 100) -> int:
     """Fire every due timer; returns how many instances advanced."""
-    fired = 0
-    with sessions() as session:
-        ids = due_instance_ids(session, ctx.clock(), limit)
-        session.rollback()
-    for instance_id in ids:
-        with sessions() as session:
-            try:
-                if fire_instance_timers(session, ctx, instance_id) is not None:
-                    session.commit()
-                    fired += 1
-            except Conflict:
-                session.rollback()  # someone else advanced it; its timers were refreshed there
-            except Exception:
-                session.rollback()
-                log.exception("timer of instance %s failed", instance_id)
-    return fired
+    return run_each(sessions, lambda s: due_instance_ids(s, ctx.clock(), limit),
+                    lambda s, iid: fire_instance_timers(s, ctx, iid) is not None, "timer of instance")
