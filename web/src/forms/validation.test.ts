@@ -154,7 +154,11 @@ describe.skipIf(!existsSync(PROCESSES))("the shipped process models' forms", () 
     const files = schemaFiles(PROCESSES);
     expect(files.length).toBeGreaterThan(0);
     for (const file of files) {
-      const raw = JSON.parse(readFileSync(file, "utf8")) as JsonObject;
+      const text = readFileSync(file, "utf8");
+      // Jinja-templated schemas are filled with task data on the server before the browser
+      // sees them (covered by the server's form tests); only plain ones can be compiled here.
+      if (text.includes("{{")) continue;
+      const raw = JSON.parse(text) as JsonObject;
       for (const lang of ["zh-CN", "en"]) {
         const result = validate({}, lang, raw);
         expect(Array.isArray(result.errors), file).toBe(true);
