@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import threading
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
@@ -31,19 +32,23 @@ REGISTRY = _registry()
 _SERIALIZER = BpmnWorkflowSerializer(REGISTRY)
 # Our own handle on the workflow converter (registering it again is harmless: same methods).
 _WF = BpmnWorkflowConverter(BpmnWorkflow, REGISTRY)
+# SpiffWorkflow switches its registry into "encoder mode" with a flag on the shared object; two
+# threads serializing at once (a threaded web server) would flip it under each other.
+_ENCODER_LOCK = threading.Lock()
 
 
 def dump_state(wf: BpmnWorkflow) -> str:
     """Serialize the workflow's runtime state (tasks, data, subprocesses, events), not its spec."""
-    REGISTRY._encoder_mode = True
-    try:
-        dct = WorkflowConverter.to_dict(_WF, wf)  # the base converter's fields: no spec
-        dct["subprocesses"] = _WF.mapping_to_dict(wf.subprocesses)
-        dct["bpmn_events"] = REGISTRY.convert(wf.bpmn_events)
-        dct["format"] = FORMAT_VERSION
-        return json.dumps(dct, cls=_SERIALIZER._encoder_cls, separators=(",", ":"), ensure_ascii=False)
-    finally:
-        REGISTRY._encoder_mode = False
+    with _ENCODER_LOCK:
+        REGISTRY._encoder_mode = True
+        try:
+            dct = WorkflowConverter.to_dict(_WF, wf)  # the base converter's fields: no spec
+            dct["subprocesses"] = _WF.mapping_to_dict(wf.subprocesses)
+            dct["bpmn_events"] = REGISTRY.convert(wf.bpmn_events)
+            dct["format"] = FORMAT_VERSION
+            return json.dumps(dct, cls=_SERIALIZER._encoder_cls, separators=(",", ":"), ensure_ascii=False)
+        finally:
+            REGISTRY._encoder_mode = False
 
 
 def load_state(state: str, parsed: ParsedVersion, script_engine: Any) -> BpmnWorkflow:

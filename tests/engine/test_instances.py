@@ -136,3 +136,29 @@ def test_long_send_back_loops_keep_working_and_stay_small(app: Any, deployed: An
     n_events = session.execute(select(func.count()).select_from(
         select(HumanTask).where(HumanTask.instance_id == inst.id).subquery())).scalar_one()
     assert n_events == 2 * rounds
+
+
+def test_state_serialization_is_safe_from_several_threads(app: Any, deployed: Any, session: Any) -> None:
+    """SpiffWorkflow's serializer keeps a mode flag on a shared registry: threads of one web
+    process must not flip it under each other."""
+    import threading
+    from decimal import Decimal
+
+    user = get_user_by_username(session, "east_ops")
+    inst = service.start_instance(session, _ctx(app), model_id="demo/simple-approval", actor=user,
+                                  data={"amount": Decimal("1234.56"), "items": [{"fee": Decimal("0.10")}]}).instance
+    session.commit()
+    wf = load_state(inst.state, parsed_version(session, _ctx(app), inst.version_id), None)
+    reference = dump_state(wf)
+    outputs: list[str] = []
+
+    def work() -> None:
+        for _ in range(40):
+            outputs.append(dump_state(wf))
+
+    threads = [threading.Thread(target=work) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(outputs) == 240 and all(o == reference for o in outputs)
