@@ -34,6 +34,14 @@ def run_schedules() -> int:
     return run(current_app.extensions["db_sessions"], current_app.extensions["engine_ctx"])
 
 
+@shared_task(name="worker.send_emails", ignore_result=True)
+def send_emails() -> int:
+    """E-mail unsent notifications (engine/notify/outbox.py); nothing while SMTP is not configured."""
+    from engine.notify.outbox import send_pending
+
+    return send_pending(current_app.extensions["db_sessions"], current_app.extensions["settings"]).sent
+
+
 @shared_task(name="worker.render_record", ignore_result=True, autoretry_for=(Exception,), retry_backoff=True,
              max_retries=5)
 def render_record(instance_id: int) -> str | None:

@@ -13,6 +13,7 @@ from api.errors import http_error, register_error_handlers
 from api.jsonio import ApiJSONProvider
 from engine.deploy.specs import SpecCache
 from engine.instances.runner import EngineContext, configure_timezone
+from engine.sla_calendar import configure_calendars
 
 
 class JsonErrorApi(Api):
@@ -52,13 +53,14 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
         use_fast_password_hashing()
     configure_timezone(settings.timezone)
+    configure_calendars()  # SLA business calendars: $SLA_CALENDAR_FILE or engine/holidays_cn.yaml; fails fast
     app.extensions["engine_ctx"] = EngineContext(spec_cache=SpecCache(), script_time_limit=settings.script_time_limit)
     init_db(app, settings.database_url)
 
     api = JsonErrorApi(app)
-    from api.views import auth, instances, messages, models, notifications, org, records, tasks
+    from api.views import attachments, auth, instances, messages, models, notifications, org, records, tasks
 
-    for module in (auth, org, models, instances, tasks, messages, notifications, records):
+    for module in (auth, org, models, instances, tasks, messages, notifications, records, attachments):
         api.register_blueprint(module.blp)
     register_error_handlers(app)
 

@@ -33,6 +33,7 @@ def celery_init_app(app: Flask) -> Celery:
             "poll-timers": {"task": "worker.poll_timers", "schedule": 1.0},
             "scan-sla": {"task": "worker.scan_sla", "schedule": 15.0},
             "run-schedules": {"task": "worker.run_schedules", "schedule": 30.0},
+            "send-emails": {"task": "worker.send_emails", "schedule": 10.0},  # no-op without SMTP_HOST
         },
         "beat_schedule_filename": str(Path(settings.instance_dir) / "celerybeat-schedule"),
     }

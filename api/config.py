@@ -8,6 +8,13 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
+ATTACHMENT_TYPES = ("pdf", "png", "jpeg", "webp", "xlsx", "xls", "csv", "docx", "txt", "zip")
+
+
+def _flag(value: str | None, default: bool) -> bool:
+    if value is None or value.strip() == "":
+        return default
+    return value.strip().lower() in ("1", "true", "yes", "on")
 
 
 def _secret_key(instance_dir: Path) -> str:
@@ -34,6 +41,21 @@ class Settings:
     # Behind HTTPS in production set SECURE_COOKIES=1; the embedded default serves plain http://127.0.0.1.
     secure_cookies: bool = False
     testing: bool = False
+    # Attachments (engine/attachments): size limit and the kinds accepted (detected from content).
+    attachment_max_bytes: int = 20 * 1024 * 1024
+    attachment_types: tuple[str, ...] = ATTACHMENT_TYPES
+    # E-mail (engine/notify): off while smtp_host is empty. smtp_ssl = implicit TLS (port 465);
+    # otherwise STARTTLS is required unless smtp_starttls is off (a local relay on port 25).
+    smtp_host: str = ""
+    smtp_port: int = 0
+    smtp_user: str = ""
+    smtp_password: str = ""
+    smtp_from: str = ""
+    smtp_starttls: bool = True
+    smtp_ssl: bool = False
+    smtp_timeout: float = 30.0
+    email_max_age_hours: int = 72  # older unsent notifications are not e-mailed any more
+    base_url: str = "http://127.0.0.1:5000"  # links in e-mails
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -50,6 +72,19 @@ class Settings:
             default_locale=env.get("DEFAULT_LOCALE", "zh-CN"),
             script_time_limit=float(env.get("SCRIPT_TIME_LIMIT", "1.0")),
             secure_cookies=env.get("SECURE_COOKIES", "").lower() in ("1", "true", "yes"),
+            attachment_max_bytes=int(env.get("ATTACHMENT_MAX_BYTES") or 20 * 1024 * 1024),
+            attachment_types=tuple(t.strip().lower() for t in env["ATTACHMENT_TYPES"].split(",") if t.strip())
+            if env.get("ATTACHMENT_TYPES") else ATTACHMENT_TYPES,
+            smtp_host=env.get("SMTP_HOST", "").strip(),
+            smtp_port=int(env.get("SMTP_PORT") or 0),
+            smtp_user=env.get("SMTP_USER", ""),
+            smtp_password=env.get("SMTP_PASSWORD", ""),
+            smtp_from=env.get("SMTP_FROM", ""),
+            smtp_starttls=_flag(env.get("SMTP_STARTTLS"), True),
+            smtp_ssl=_flag(env.get("SMTP_SSL"), False),
+            smtp_timeout=float(env.get("SMTP_TIMEOUT") or 30),
+            email_max_age_hours=int(env.get("EMAIL_MAX_AGE_HOURS") or 72),
+            base_url=(env.get("BASE_URL") or "http://127.0.0.1:5000").rstrip("/"),
         )
         known = {f.name for f in fields(cls)}
         over = {k: v for k, v in (overrides or {}).items() if k in known}

@@ -103,6 +103,20 @@ class TaskOut(Schema):
     metadata = fields.Dict()
     candidate_users = fields.List(fields.String())
     candidate_groups = fields.List(fields.String())
+    kind = fields.String(metadata={"description": "task (a BPMN step) or added (an added approver's opinion, 加签)"})
+    outcome = fields.String(allow_none=True, metadata={"description": "sent_back, auto_skipped, approve, reject"})
+    unread = fields.Boolean()
+    batch_approvable = fields.Boolean()
+    claimed = fields.Boolean()
+    parent_id = fields.Integer(allow_none=True)
+    add_position = fields.String(allow_none=True)
+    add_sign = fields.String(allow_none=True)
+    added_by = fields.String(allow_none=True)
+
+
+class DraftOut(Schema):
+    data = fields.Dict()
+    saved_at = fields.DateTime()
 
 
 class TaskDetailOut(TaskOut):
@@ -110,6 +124,120 @@ class TaskDetailOut(TaskOut):
     data = fields.Dict()
     instructions = fields.String(allow_none=True)
     allowed_actions = fields.List(fields.String())
+    draft = fields.Nested(DraftOut, allow_none=True)
+    added_approvers = fields.List(fields.Nested(TaskOut), metadata={"description": "加签 rows of this task"})
+
+
+class DraftIn(StrictSchema):
+    data = fields.Dict(required=True)
+
+
+_COMMENT = validate.Length(max=2000)
+_PEOPLE = fields.List(fields.String(validate=validate.Length(min=1, max=100)), required=True,
+                      validate=validate.Length(min=1, max=50))
+
+
+class TransferIn(StrictSchema):
+    to = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    comment = fields.String(load_default="", validate=_COMMENT)
+
+
+class AddApproverIn(StrictSchema):
+    users = _PEOPLE
+    position = fields.String(required=True, validate=validate.OneOf(["before", "after"]))
+    sign = fields.String(load_default="all", validate=validate.OneOf(["all", "any"]))
+    comment = fields.String(load_default="", validate=_COMMENT)
+    data = fields.Dict(load_default=None, allow_none=True,
+                       metadata={"description": "position=after: my form submission, applied once they agree"})
+
+
+class SendBackIn(StrictSchema):
+    to = fields.String(required=True, validate=validate.Length(min=1, max=255),
+                       metadata={"description": "bpmn_id of an earlier step (see send-back-targets)"})
+    comment = fields.String(required=True, validate=validate.Length(min=1, max=2000))
+
+
+class SendBackTargetOut(Schema):
+    bpmn_id = fields.String()
+    name = fields.String()
+    completed_by = fields.String(allow_none=True)
+    completed_at = fields.DateTime(allow_none=True)
+
+
+class CcIn(StrictSchema):
+    users = _PEOPLE
+    comment = fields.String(load_default="", validate=_COMMENT)
+
+
+class CcOut(Schema):
+    users = fields.List(fields.String())
+
+
+class UrgeIn(StrictSchema):
+    comment = fields.String(load_default="", validate=validate.Length(max=500))
+
+
+class UrgeOut(Schema):
+    notified = fields.List(fields.String())
+    tasks = fields.List(fields.Integer())
+
+
+class CommentIn(StrictSchema):
+    body = fields.String(required=True, validate=validate.Length(min=1, max=4000))
+    attachments = fields.List(fields.String(validate=validate.Regexp(r"^sha256:[0-9a-f]{64}$")), load_default=list,
+                              validate=validate.Length(max=20))
+
+
+class CommentOut(Schema):
+    id = fields.Integer()
+    author = fields.String()
+    author_name = fields.String()
+    body = fields.String()
+    attachments = fields.List(fields.String())
+    task_id = fields.Integer(allow_none=True)
+    task_name = fields.String(allow_none=True)
+    created_at = fields.DateTime()
+
+
+class BatchApproveIn(StrictSchema):
+    task_ids = fields.List(fields.Integer(), required=True, validate=validate.Length(min=1, max=100))
+    comment = fields.String(load_default="", validate=_COMMENT)
+
+
+class BatchResultOut(Schema):
+    task_id = fields.Integer()
+    ok = fields.Boolean()
+    status = fields.Integer()
+    error = fields.Dict(allow_none=True)
+
+
+class BatchApproveOut(Schema):
+    results = fields.List(fields.Nested(BatchResultOut))
+
+
+class InboxCountsOut(Schema):
+    mine = fields.Integer()
+    group = fields.Integer()
+    cc_unread = fields.Integer()
+    started_open = fields.Integer()
+    notifications_unread = fields.Integer()
+
+
+class CcListArgs(PageArgs):
+    unread = fields.Boolean(load_default=False)
+
+
+class CcItemOut(Schema):
+    instance_id = fields.Integer()
+    title = fields.String()
+    model_id = fields.String()
+    status = fields.String()
+    region = fields.String()
+    by = fields.String()
+    comment = fields.String()
+    created_at = fields.DateTime()
+    read_at = fields.DateTime(allow_none=True)
+    metadata = fields.Dict()
 
 
 class TaskListArgs(PageArgs):

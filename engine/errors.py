@@ -33,6 +33,16 @@ class BadRequest(DomainError):
     code, status = "bad_request", 400
 
 
+class TooManyRequests(DomainError):
+    """Too soon to do it again; `retry_after` seconds go out as the Retry-After header."""
+
+    code, status = "too_many_requests", 429
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message, {"retry_after": retry_after})
+        self.retry_after = retry_after
+
+
 @dataclass
 class ElementError:
     """A problem in a model file, located as precisely as we can."""

@@ -29,7 +29,14 @@ STEP_EVENTS = {
     "message_received": "外部消息 / message", "timer_fired": "计时器 / timer", "sla_escalated": "超时升级 / escalated",
     "task_delegated": "代理 / delegated", "instance_retried": "重试 / retried", "instance_migrated": "迁移 / migrated",
     "instance_error": "异常 / error", "instance_completed": "完成 / completed",
+    "task_sent_back": "退回 / sent back", "task_transferred": "转交 / transferred",
+    "approver_added": "加签 / approver added", "added_approver_answered": "加签意见 / opinion",
+    "added_approvers_agreed": "加签通过 / agreed", "instance_cc": "抄送 / CC", "task_urged": "催办 / urged",
+    "comment_added": "评论 / comment", "task_claimed": "认领 / claimed", "task_unclaimed": "释放 / released",
 }
+# Approval actions keep their fields at the top of the event rather than under "data".
+ACTION_EVENTS = {"task_sent_back", "task_transferred", "approver_added", "added_approver_answered", "instance_cc",
+                 "task_urged", "comment_added"}
 ATTACHMENT_RE = re.compile(r"^sha256:([0-9a-f]{64})$")
 
 
@@ -56,6 +63,17 @@ def _attachments(data: Any, key: str = "") -> list[AttachmentData]:
     elif isinstance(data, str) and (m := ATTACHMENT_RE.match(data)):
         out.append(AttachmentData(name=key or "attachment", sha256=m.group(1), size=0))
     return out
+
+
+def _named(session: Session, instance_id: int, found: list[AttachmentData]) -> list[AttachmentData]:
+    """Every file the request references, with the uploader's file name and size where stored."""
+    from engine.attachments.service import attachments_of
+
+    out = {a.sha256: a for a in found}
+    for info in attachments_of(session, instance_id):
+        out[info.sha256] = AttachmentData(name=info.filename, sha256=info.sha256, size=info.size,
+                                          content_type=info.content_type)
+    return list(out.values())
 
 
 def _field_labels(files: dict[str, str], schema_names: list[str]) -> dict[str, str]:
@@ -90,6 +108,8 @@ def record_data(session: Session, ctx: EngineContext, instance: ProcessInstance,
             continue
         raw = ev.data.get("payload") if ev.type == "message_received" else ev.data.get("data")
         submitted: dict[str, Any] = raw if isinstance(raw, dict) else {}
+        if ev.type in ACTION_EVENTS:
+            submitted = {k: v for k, v in ev.data.items() if k not in ("task", "data") and v not in ("", None, [])}
         attachments += _attachments(submitted)
         if ev.bpmn_id:
             done_ids.add(ev.bpmn_id)
@@ -98,7 +118,7 @@ def record_data(session: Session, ctx: EngineContext, instance: ProcessInstance,
             name=str(ev.data.get("task") or STEP_EVENTS[ev.type]), actor=actor,
             actor_display_name=names.get(actor, actor), at=ev.at, type=ev.type,
             decision=_decision(submitted) or (STEP_EVENTS[ev.type] if ev.type != "task_completed" else None),
-            comment=_comment(submitted) or ev.data.get("reason") or ev.data.get("message"),
+            comment=_comment(submitted) or ev.data.get("reason") or ev.data.get("message") or ev.data.get("body"),
             data=submitted, field_labels=labels, bpmn_id=ev.bpmn_id))
     current = set(session.execute(select(HumanTask.bpmn_id).where(
         HumanTask.instance_id == instance.id, HumanTask.status == OPEN)).scalars())
@@ -115,7 +135,7 @@ def record_data(session: Session, ctx: EngineContext, instance: ProcessInstance,
         initiator=initiator.username if initiator else "", initiator_display_name=initiator.display_name if initiator else "",
         created_at=instance.created_at, completed_at=instance.completed_at, region=instance.region,
         metadata=dict(instance.meta or {}), steps=steps, diagram_svg=diagram,
-        attachments=list({a.sha256: a for a in attachments}.values()), chain_head=instance.audit_head,
+        attachments=_named(session, instance.id, attachments), chain_head=instance.audit_head,
         event_count=instance.audit_seq, interim=instance.status not in FINISHED_STATUSES,
         locale=locale, timezone=timezone,
     )

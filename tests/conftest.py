@@ -121,6 +121,9 @@ class ApiClient:
     def post(self, url: str, json: Any = None, **kw: Any) -> Any:
         return self.client.post(url, json=json, headers=self._h(), **kw)
 
+    def put(self, url: str, json: Any = None, **kw: Any) -> Any:
+        return self.client.put(url, json=json, headers=self._h(), **kw)
+
 
 @pytest.fixture
 def login(app: Flask, deployed: None) -> Any:

@@ -41,6 +41,10 @@ def task_dict(row: HumanTask, instance: ProcessInstance, names: dict[int, str], 
         "completed_by": names.get(row.completed_by_id) if row.completed_by_id else None,
         "process_title": instance.title, "metadata": instance.meta or {},
         "candidate_users": users, "candidate_groups": groups,
+        "kind": row.kind, "outcome": row.outcome, "claimed": bool(row.claimed),
+        "batch_approvable": row.status == "open" and row.kind == "task" and row.approve_data is not None,
+        "parent_id": row.parent_id, "add_position": row.add_position, "add_sign": row.add_sign,
+        "added_by": names.get(row.added_by_id) if row.added_by_id else None,
     }
 
 
@@ -58,17 +62,27 @@ def hidden_by_version(session: Session, user: User, version_ids: set[int]) -> di
 def task_rows_to_dicts(session: Session, pairs: list[tuple[HumanTask, ProcessInstance]]) -> list[dict[str, Any]]:
     from api.auth import require_user
     from engine.instances.access import redact
+    from engine.instances.actions import read_task_ids
     from engine.instances.inbox import candidates_of
 
-    hidden = hidden_by_version(session, require_user(), {i.version_id for _, i in pairs})
+    user = require_user()
+    hidden = hidden_by_version(session, user, {i.version_id for _, i in pairs})
+    read = read_task_ids(session, user, [t.id for t, _ in pairs])
     cands = candidates_of(session, [t.id for t, _ in pairs])
     ids: set[int | None] = set()
     for t, _ in pairs:
-        ids |= {t.assignee_id, t.completed_by_id}
+        ids |= {t.assignee_id, t.completed_by_id, t.added_by_id}
     for principals in cands.values():
         ids |= {int(p[5:]) for p in principals if p.startswith("user:")}
     names = usernames(session, ids)
     out = [task_dict(t, i, names, cands[t.id]) for t, i in pairs]
-    for d, (_, inst) in zip(out, pairs, strict=True):
+    for d, (t, inst) in zip(out, pairs, strict=True):
         d["metadata"] = redact(d["metadata"], hidden.get(inst.version_id, set()))
+        d["unread"] = t.status == "open" and t.id not in read
     return out
+
+
+def comment_dict(c: Any, author: User, task: HumanTask | None) -> dict[str, Any]:
+    return {"id": c.id, "author": author.username, "author_name": author.display_name or author.username,
+            "body": c.body, "attachments": c.attachments or [], "task_id": c.task_id,
+            "task_name": task.name if task else None, "created_at": c.created_at}

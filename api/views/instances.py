@@ -10,21 +10,36 @@ from api.blueprint import Blueprint
 from api.db import db
 from api.schemas import (
     AuditEventOut,
+    CcIn,
+    CcItemOut,
+    CcListArgs,
+    CcOut,
+    CommentIn,
+    CommentOut,
     InstanceDetailOut,
     InstanceListArgs,
     InstanceOut,
     RetryIn,
     StartIn,
+    UrgeIn,
+    UrgeOut,
     WithdrawIn,
     page_schema,
     parse_metadata_filter,
 )
-from api.views.common import engine_ctx, hidden_by_version, model_id_from_path, task_rows_to_dicts, usernames
+from api.views.common import (
+    comment_dict,
+    engine_ctx,
+    hidden_by_version,
+    model_id_from_path,
+    task_rows_to_dicts,
+    usernames,
+)
 from engine.audit.models import AuditEvent
 from engine.deploy.models import ModelVersion
-from engine.instances import service
+from engine.instances import actions, service
 from engine.instances.access import hidden_fields, redact
-from engine.instances.inbox import list_instances
+from engine.instances.inbox import list_cc, list_instances
 from engine.instances.models import HumanTask, ProcessInstance
 from engine.instances.runner import workflow_data
 from engine.instances.state import load_state
@@ -102,8 +117,12 @@ def list_view(args: dict[str, Any]) -> dict[str, Any]:
 @login_required
 @blp.response(200, InstanceDetailOut)
 def get_one(instance_id: int) -> dict[str, Any]:
-    """Status, data, tasks and timeline of one request."""
-    return detail(service.get_instance(db(), require_user(), instance_id))
+    """Status, data, tasks and timeline of one request (opening it clears its CC unread mark)."""
+    session = db()
+    instance = service.get_instance(session, require_user(), instance_id)
+    actions.mark_cc_read(session, instance.id, require_user(), engine_ctx().clock())
+    session.commit()
+    return detail(instance)
 
 
 @blp.route("/process-instances/<int:instance_id>/withdraw", methods=["POST"])
@@ -141,3 +160,63 @@ def audit(instance_id: int) -> list[dict[str, Any]]:
     instance = service.get_instance(db(), require_user(), instance_id)
     version = db().get(ModelVersion, instance.version_id)
     return _timeline(instance, hidden_fields(require_user(), version.meta if version else {}))
+
+
+@blp.route("/process-instances/<int:instance_id>/cc", methods=["POST"])
+@login_required
+@blp.arguments(CcIn)
+@blp.response(200, CcOut)
+def cc(body: dict[str, Any], instance_id: int) -> dict[str, Any]:
+    """抄送 by the initiator, a current approver or an admin: read-only access for the people named."""
+    users = actions.cc(db(), engine_ctx(), instance_id=instance_id, actor=require_user(), usernames=body["users"],
+                       comment=body["comment"])
+    db().commit()
+    return {"users": users}
+
+
+@blp.route("/process-instances/<int:instance_id>/urge", methods=["POST"])
+@login_required
+@blp.arguments(UrgeIn)
+@blp.response(200, UrgeOut)
+def urge(body: dict[str, Any], instance_id: int) -> dict[str, Any]:
+    """催办 every open task of the request; once per task per 30 minutes (429 with Retry-After)."""
+    urged = actions.urge(db(), engine_ctx(), actor=require_user(), instance_id=instance_id, comment=body["comment"])
+    db().commit()
+    return {"notified": urged.notified, "tasks": urged.tasks}
+
+
+@blp.route("/process-instances/<int:instance_id>/comments", methods=["POST"])
+@login_required
+@blp.arguments(CommentIn)
+@blp.response(201, CommentOut)
+def add_comment(body: dict[str, Any], instance_id: int) -> dict[str, Any]:
+    """A comment on the request, with optional attachments (sha256 refs from POST /attachments)."""
+    user = require_user()
+    c = actions.add_comment(db(), engine_ctx(), instance_id=instance_id, actor=user, body=body["body"],
+                            attachments=body["attachments"])
+    db().commit()
+    return comment_dict(c, user, None)
+
+
+@blp.route("/process-instances/<int:instance_id>/comments")
+@login_required
+@blp.response(200, CommentOut(many=True))
+def comments(instance_id: int) -> list[dict[str, Any]]:
+    """The request's comments, oldest first."""
+    return [comment_dict(c, u, None) | {"task_name": name}
+            for c, u, name in actions.list_comments(db(), require_user(), instance_id)]
+
+
+@blp.route("/cc")
+@login_required
+@blp.arguments(CcListArgs, location="query")
+@blp.response(200, page_schema(CcItemOut, "CcPage"))
+def cc_list(args: dict[str, Any]) -> dict[str, Any]:
+    """Requests CC'd to me (抄送我的), newest first."""
+    session = db()
+    page = list_cc(session, require_user(), unread=args["unread"], page=args["page"], per_page=args["per_page"])
+    hidden = hidden_by_version(session, require_user(), {i.version_id for _, i, _ in page.items})
+    items = [{"instance_id": i.id, "title": i.title, "model_id": i.model_id, "status": i.status, "region": i.region,
+              "by": by, "comment": c.comment, "created_at": c.created_at, "read_at": c.read_at,
+              "metadata": redact(i.meta or {}, hidden.get(i.version_id, set()))} for c, i, by in page.items]
+    return {"items": items, "total": page.total, "page": page.page, "per_page": page.per_page}

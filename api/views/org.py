@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from marshmallow import Schema, fields, validate
 from sqlalchemy import select
 
 from api.auth import login_required, require_user, roles_required
@@ -13,16 +14,19 @@ from api.schemas import (
     DelegationOut,
     GroupIn,
     GroupOut,
+    PageArgs,
     RegionOut,
     TokenIn,
     TokenOut,
     UserIn,
     UserPatchIn,
+    page_schema,
 )
 from engine.audit.service import append_system_event
 from engine.db import utcnow
 from engine.errors import NotFound
 from engine.org import admin
+from engine.org.directory import search_directory
 from engine.org.models import ApiToken, Delegation, Group, Region, User
 from engine.org.security import create_token, revoke_token
 from engine.org.service import get_user_by_username
@@ -90,6 +94,37 @@ def create_group(body: dict[str, Any]) -> Group:
 def list_regions() -> list[Region]:
     """HQ and the regions (for filters and forms)."""
     return list(db().execute(select(Region).order_by(Region.code)).scalars())
+
+
+class DirectoryArgs(PageArgs):
+    q = fields.String(load_default="", validate=validate.Length(max=100),
+                      metadata={"description": "part of a username, display name or department (Chinese too)"})
+    region = fields.String(load_default=None)
+    group = fields.String(load_default=None, metadata={"description": "a group's name or display name"})
+
+
+class DirectoryEntry(Schema):
+    id = fields.Integer()
+    username = fields.String()
+    display_name = fields.String()
+    region = fields.String()
+    department = fields.String()
+    groups = fields.List(fields.String(), attribute="group_names")
+
+
+DirectoryPage = page_schema(DirectoryEntry, "DirectoryPage")
+
+
+@blp.route("/directory")
+@login_required
+@blp.arguments(DirectoryArgs, location="query")
+@blp.response(200, DirectoryPage)
+def directory(args: dict[str, Any]) -> dict[str, Any]:
+    """Active users for picking people (transfer, add approver, CC): any signed-in user; no
+    contact details."""
+    items, total = search_directory(db(), q=args["q"], region=args["region"], group=args["group"],
+                                    page=args["page"], per_page=args["per_page"])
+    return {"items": items, "total": total, "page": args["page"], "per_page": args["per_page"]}
 
 
 def _delegation_dict(row: Delegation) -> dict[str, Any]:

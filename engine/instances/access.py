@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session
 
-from engine.instances.models import HumanTask, ProcessInstance, TaskCandidate
+from engine.instances.models import HumanTask, InstanceCC, ProcessInstance, TaskCandidate
 from engine.org.models import User
 
 READ_ALL_ROLES = ("admin", "auditor")
@@ -30,16 +30,20 @@ def instance_scope(user: User) -> ColumnElement[bool] | None:
     involved = select(HumanTask.instance_id).join(TaskCandidate, TaskCandidate.task_id == HumanTask.id).where(
         TaskCandidate.principal.in_(principals_of(user))
     )
+    cc = select(InstanceCC.instance_id).where(InstanceCC.user_id == user.id)
     return or_(
         ProcessInstance.region == user.region,
         ProcessInstance.initiator_id == user.id,
         ProcessInstance.id.in_(involved),
+        ProcessInstance.id.in_(cc),
     )
 
 
 def can_read_instance(session: Session, user: User, instance: ProcessInstance) -> bool:
     if reads_everything(user) or instance.region == user.region or instance.initiator_id == user.id:
         return True
+    if session.get(InstanceCC, (instance.id, user.id)) is not None:
+        return True  # 抄送: read-only, they are no candidate of anything
     return session.execute(
         select(HumanTask.id).join(TaskCandidate, TaskCandidate.task_id == HumanTask.id).where(
             HumanTask.instance_id == instance.id, TaskCandidate.principal.in_(principals_of(user))
@@ -58,10 +62,19 @@ def is_candidate(session: Session, user: User, task: HumanTask) -> bool:
 
 
 ACTING_ROLES_EXCLUDED = ("auditor",)  # auditors read everything and change nothing
+SYSTEM_USERNAME = "system"  # the platform itself: scheduled starts (timer start events)
+
+
+def is_system(user: User) -> bool:
+    """The platform's own account; it has no password, so nobody signs in as it."""
+    return user.username == SYSTEM_USERNAME and not user.password_hash
 
 
 def may_start(user: User, model_meta: dict[str, object]) -> bool:
-    """`start_groups` in process_model.json limits who may file a request; auditors never do."""
+    """`start_groups` in process_model.json limits who may file a request; auditors never do.
+    The platform starts what a model's own timer start event schedules, whatever its groups."""
+    if is_system(user):
+        return True
     if user.has_role(*ACTING_ROLES_EXCLUDED) and not user.has_role("admin"):
         return False
     groups = model_meta.get("start_groups")

@@ -7,11 +7,11 @@ import datetime as dt
 import json
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from engine.audit.service import PendingEvent
-from engine.instances.models import DONE, HumanTask, ProcessInstance
+from engine.instances.models import DONE, TASK, HumanTask, ProcessInstance
 from engine.org.admin import active_delegate
 from engine.org.models import User
 from engine.org.service import find_group, get_user_by_username, group_members
@@ -70,9 +70,18 @@ def _group_principals(session: Session, instance: ProcessInstance, name: str) ->
     gname = group.name if group else name
     if group is not None and group.hq_wide:
         return [(f"group:{gname}", True)]
-    if group is not None and not group_members(session, gname, instance.region):
+    if group is not None and not _has_members(session, group.id, instance.region):
         return [(f"group:{gname}@HQ", False)]
     return [(f"group:{gname}@{instance.region}", False)]
+
+
+def _has_members(session: Session, group_id: int, region: str) -> bool:
+    """Whether the group has an active member in the region (one indexed EXISTS: loading the
+    members, their groups and managers was a third of the cost of firing a timer)."""
+    from engine.org.models import user_group
+
+    return bool(session.execute(select(select(User.id).join(user_group, user_group.c.user_id == User.id).where(
+        user_group.c.group_id == group_id, User.region == region, User.is_active.is_(True)).exists())).scalar())
 
 
 
@@ -114,9 +123,15 @@ def auto_skip_data(task: Any) -> dict[str, Any] | None:
 def earlier_approver(session: Session, instance: ProcessInstance, assigned: list[str]) -> User | None:
     """A person the task is assigned to (directly or via a group in the request's region) who
     already completed a task of this request."""
-    done_by = set(session.execute(select(HumanTask.completed_by_id).where(
+    # Approvals given before the request was last sent back (退回) no longer count.
+    last_send_back = session.execute(select(func.max(HumanTask.completed_at)).where(
+        HumanTask.instance_id == instance.id, HumanTask.outcome == "sent_back")).scalar_one()
+    q = select(HumanTask.completed_by_id).where(
         HumanTask.instance_id == instance.id, HumanTask.status == DONE, HumanTask.completed_by_id.is_not(None),
-    )).scalars())
+        HumanTask.kind == TASK, or_(HumanTask.outcome.is_(None), HumanTask.outcome == "auto_skipped"))
+    if last_send_back is not None:
+        q = q.where(HumanTask.completed_at > last_send_back)
+    done_by = set(session.execute(q).scalars())
     if not done_by:
         return None
     for principal in assigned:

@@ -42,6 +42,27 @@ def _chain_length(root: Any) -> int:
     return n
 
 
+def _is_user_step(task: Any) -> bool:
+    return bool(getattr(task.task_spec, "manual", False)) and task.has_state(TaskState.COMPLETED)
+
+
+def _send_back_steps(above: list[Any], below: list[Any]) -> list[Any]:
+    """The latest occurrence of each completed user step cut off above the new root, each with
+    the task before it (a reset step needs a finished parent), oldest first: 退回 can still
+    reach every earlier step however long the request has looped."""
+    seen = {t.task_spec.name for t in below if _is_user_step(t)}
+    picked: list[Any] = []
+    for i in range(len(above) - 1, -1, -1):
+        t = above[i]
+        if _is_user_step(t) and t.task_spec.name not in seen:
+            seen.add(t.task_spec.name)
+            picked.append(t)
+            if i > 0 and above[i - 1] not in picked:
+                picked.append(above[i - 1])
+    ids = {t.id for t in picked}
+    return [t for t in above if t.id in ids]  # keep their order on the path
+
+
 def compact_workflow(wf: Any, keep: int = KEEP_ANCESTORS) -> int:
     """Re-root one (sub)workflow's tree below its finished prefix. Returns tasks dropped."""
     root = wf.task_tree
@@ -60,7 +81,8 @@ def compact_workflow(wf: Any, keep: int = KEEP_ANCESTORS) -> int:
     if len(path) <= keep + 1:
         return 0
     new_root = path[-(keep + 1)]
-    keep_ids = set()
+    chain = _send_back_steps(path[:-(keep + 1)], path[-(keep + 1):]) + [new_root]
+    keep_ids = {t.id for t in chain}
     stack = [new_root]
     while stack:
         t = stack.pop()
@@ -71,12 +93,14 @@ def compact_workflow(wf: Any, keep: int = KEEP_ANCESTORS) -> int:
     for tid in dropped:
         if tid in top.subprocesses:
             top.delete_subprocess(wf.tasks[tid])
-    data = new_root.data  # a root task serializes its full data, so nothing is lost from it
     for tid in dropped:
         del wf.tasks[tid]
-    new_root._parent = None
-    new_root.data = data
-    wf.task_tree = new_root
+    # Splice the kept steps into one chain above the new root; data lives on each task object.
+    chain[0]._parent = None
+    for upper, lower in zip(chain, chain[1:], strict=False):
+        upper._children = [lower.id]
+        lower._parent = upper.id
+    wf.task_tree = chain[0]
     if wf.last_task is not None and wf.last_task.id not in keep_ids:
         wf.last_task = None
     return len(dropped)

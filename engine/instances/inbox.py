@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from engine.errors import BadRequest
 from engine.instances import access
-from engine.instances.models import HumanTask, InstanceMetadata, ProcessInstance, TaskCandidate
+from engine.instances.models import HumanTask, InstanceCC, InstanceMetadata, ProcessInstance, TaskCandidate
 from engine.org.models import User
 
 TASK_SORTS = {
@@ -31,7 +31,7 @@ class Page:
     per_page: int
 
 
-def _paged(session: Session, q: Select[Any, Any], page: int, per_page: int, order: Any) -> Page:
+def _paged(session: Session, q: Select[Any, *tuple[Any, ...]], page: int, per_page: int, order: Any) -> Page:
     if page < 1 or not 1 <= per_page <= 200:
         raise BadRequest("page must be >= 1 and per_page between 1 and 200")
     total = session.execute(select(func.count()).select_from(q.order_by(None).subquery())).scalar_one()
@@ -114,6 +114,16 @@ def list_instances(
     for cond in _metadata_filter(ProcessInstance.id, metadata or {}):
         stmt = stmt.where(cond)
     return _paged(session, stmt, page, per_page, INSTANCE_SORTS[sort])
+
+
+def list_cc(session: Session, user: User, *, unread: bool = False, page: int = 1, per_page: int = 20) -> Page:
+    """Requests CC'd to the user (抄送我的): (cc row, instance, who CC'd), newest first."""
+    stmt = (select(InstanceCC, ProcessInstance, User.username)
+            .join(ProcessInstance, ProcessInstance.id == InstanceCC.instance_id)
+            .join(User, User.id == InstanceCC.by_id).where(InstanceCC.user_id == user.id))
+    if unread:
+        stmt = stmt.where(InstanceCC.read_at.is_(None))
+    return _paged(session, stmt, page, per_page, InstanceCC.created_at.desc())
 
 
 def candidates_of(session: Session, task_ids: list[int]) -> dict[int, list[str]]:

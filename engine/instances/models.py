@@ -56,7 +56,9 @@ class InstanceMetadata(Base):
     value: Mapped[str] = mapped_column(String(500))
 
 
-OPEN, DONE, CANCELLED = "open", "completed", "cancelled"
+OPEN, DONE, CANCELLED, HELD = "open", "completed", "cancelled", "on_hold"
+LIVE_STATUSES = (OPEN, HELD)  # rows of a task the workflow still waits on
+TASK, ADDED = "task", "added"  # a BPMN user/manual task | an added approver's opinion (加签)
 
 
 class HumanTask(Base):
@@ -86,6 +88,66 @@ class HumanTask(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     completed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
     completed_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"), nullable=True)
+    # How a closed row ended besides a plain completion: sent_back, auto_skipped, or an added
+    # approver's decision (approve / reject).
+    outcome: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    kind: Mapped[str] = mapped_column(String(10), default=TASK, server_default=TASK)
+    # 加签: an added row points at the task it was added to; `pending_data` holds the parent's
+    # submission while "after" approvers decide.
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("human_task.id", ondelete="CASCADE"), nullable=True)
+    add_position: Mapped[str | None] = mapped_column(String(10), nullable=True)
+    add_sign: Mapped[str | None] = mapped_column(String(10), nullable=True)
+    added_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"), nullable=True)
+    pending_data: Mapped[dict[str, Any] | None] = mapped_column(JSONType, nullable=True)
+    claimed: Mapped[bool] = mapped_column(default=False, server_default="0")
+    # Data that approves this task with no other input (its form validated with it), for batch approval.
+    approve_data: Mapped[dict[str, Any] | None] = mapped_column(JSONType, nullable=True)
+    last_urged_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class TaskDraft(Base):
+    """A form saved without submitting, per task and user."""
+
+    __tablename__ = "task_draft"
+    task_id: Mapped[int] = mapped_column(ForeignKey("human_task.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id", ondelete="CASCADE"), primary_key=True)
+    data: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    saved_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class TaskRead(Base):
+    """The user has opened the task (unread marks in the inbox)."""
+
+    __tablename__ = "task_read"
+    task_id: Mapped[int] = mapped_column(ForeignKey("human_task.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id", ondelete="CASCADE"), primary_key=True)
+    read_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class InstanceCC(Base):
+    """抄送: the user may read the request (read-only) and finds it in the CC tab."""
+
+    __tablename__ = "instance_cc"
+    __table_args__ = (Index("ix_instance_cc_user_read", "user_id", "read_at"),)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id", ondelete="CASCADE"), primary_key=True)
+    by_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"))
+    task_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    comment: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    read_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class Comment(Base):
+    __tablename__ = "comment"
+    __table_args__ = (Index("ix_comment_instance", "instance_id", "id"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id", ondelete="CASCADE"))
+    task_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    author_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"))
+    body: Mapped[str] = mapped_column(Text)
+    attachments: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class TaskCandidate(Base):
@@ -150,6 +212,8 @@ class Notification(Base):
     task_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     read_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # Set when the e-mail outbox is done with it (sent, skipped, expired: engine/notify/outbox.py).
+    emailed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
 class Schedule(Base):

@@ -21,6 +21,7 @@ from engine.deploy.specs import ParsedVersion, SpecCache, parse_version
 from engine.instances.assignment import apply_delegations, principals_for
 from engine.instances.models import (
     CANCELLED,
+    LIVE_STATUSES,
     OPEN,
     HumanTask,
     InstanceMetadata,
@@ -190,7 +191,7 @@ def project_human_tasks(
     candidates (delegations applied, each recorded in `events`)."""
     ready = {str(t.id): t for t in ready_human_tasks(wf)}
     rows = session.execute(
-        select(HumanTask).where(HumanTask.instance_id == instance.id, HumanTask.status == OPEN)
+        select(HumanTask).where(HumanTask.instance_id == instance.id, HumanTask.status.in_(LIVE_STATUSES))
     ).scalars().all()
     open_guids = {r.task_guid for r in rows}
     for r in rows:

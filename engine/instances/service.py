@@ -2,6 +2,7 @@
 task rows, timers and audit events together and flushes; the caller commits once."""
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
@@ -9,7 +10,7 @@ from uuid import UUID
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -21,10 +22,13 @@ from engine.instances import access
 from engine.instances.assignment import auto_skip_data, earlier_approver
 from engine.instances.compaction import compact
 from engine.instances.models import (
+    ADDED,
+    CANCELLED,
     COMPLETE,
     DONE,
     ERROR,
     FINISHED_STATUSES,
+    LIVE_STATUSES,
     OPEN,
     RUNNING,
     WAITING,
@@ -32,6 +36,7 @@ from engine.instances.models import (
     HumanTask,
     MessageWait,
     ProcessInstance,
+    TaskDraft,
     Timer,
 )
 from engine.instances.runner import (
@@ -51,7 +56,7 @@ from engine.instances.runner import (
 )
 from engine.instances.state import dump_state, load_state
 from engine.org.models import User
-from forms import FormValidationError, load_form, render_instructions, validate_submission
+from forms import Form, FormValidationError, load_form, render_instructions, validate_submission
 
 
 @dataclass
@@ -116,12 +121,43 @@ def _auto_skip(session: Session, instance: ProcessInstance, new: list[NewTask], 
             if acting is not None:
                 acting["user"] = previous
         nt.row.status, nt.row.completed_at, nt.row.completed_by_id = DONE, now, approver.id
+        nt.row.outcome = "auto_skipped"
         events.append(PendingEvent("task_auto_completed", "system", {
             "task": nt.row.name, "approver": approver.username, "data": data,
             "reason": "the same approver already approved earlier in this request",
         }, task_guid=nt.row.task_guid, bpmn_id=nt.row.bpmn_id))
         skipped = True
     return None if skipped else False
+
+
+# The parsed version of each loaded workflow, for reading forms of newly READY tasks.
+_PARSED: weakref.WeakKeyDictionary[BpmnWorkflow, Any] = weakref.WeakKeyDictionary()
+APPROVE_WORDS = ("approve", "approved", "agree", "accept", "pass", "yes", "同意", "通过")
+
+
+def _approve_data(parsed: Any, task: Any) -> dict[str, Any] | None:
+    """What approves this task with no other input (批量同意), if its form allows that: nothing
+    at all, or its required choices each set to their "approve" option."""
+    try:
+        form = form_of(parsed, task)
+    except Exception:  # a form that fails to load is reported when the task is opened
+        return None
+    if form is None:
+        return {}
+    candidate: dict[str, Any] = {}
+    props = form.schema.get("properties") or {}
+    for name in form.schema.get("required") or []:
+        prop = props.get(name) or {}
+        options = [o.get("const") for o in prop.get("oneOf") or [] if isinstance(o, dict)] + list(prop.get("enum") or [])
+        choice = next((o for o in options if isinstance(o, str) and o.lower() in APPROVE_WORDS), None)
+        if choice is None:
+            return None
+        candidate[name] = choice
+    try:
+        validate_submission(form, candidate)
+    except FormValidationError:
+        return None
+    return candidate
 
 
 def _finish_step(
@@ -137,6 +173,9 @@ def _finish_step(
             events.append(PendingEvent("task_created", "system", {"task": nt.row.name, "lane": nt.row.lane},
                                        task_guid=nt.row.task_guid, bpmn_id=nt.row.bpmn_id))
         created += [nt.row for nt in new]
+        parsed = _PARSED.get(wf)
+        for nt in new:
+            nt.row.approve_data = _approve_data(parsed, nt.task) if parsed is not None else None
         if failure is not None:
             break
         outcome = _auto_skip(session, instance, new, events, now)
@@ -186,6 +225,7 @@ def start_instance(
     session.add(instance)
     session.flush()
     wf = BpmnWorkflow(parsed.spec, parsed.subprocess_specs, script_engine=script_engine_for(session, ctx, instance, actor))
+    _PARSED[wf] = parsed
     if data:
         wf.task_tree.data.update(data)
         for t in wf.get_tasks(state=TaskState.READY):
@@ -268,57 +308,98 @@ def get_human_task(session: Session, user: User, task_id: int) -> tuple[HumanTas
 def load_workflow(session: Session, ctx: EngineContext, instance: ProcessInstance, actor: User | None) -> tuple[BpmnWorkflow, Any]:
     parsed = parsed_version(session, ctx, instance.version_id)
     wf = load_state(instance.state, parsed, script_engine_for(session, ctx, instance, actor))
+    _PARSED[wf] = parsed
     return wf, parsed
 
 
 def task_form(session: Session, ctx: EngineContext, row: HumanTask, instance: ProcessInstance, wf: BpmnWorkflow,
               parsed: Any, hidden: set[str] | None = None) -> dict[str, Any]:
     """Schema and UI schema of a task's form, Jinja-filled from its data; instructions too.
-    Instructions are filled from the data the caller may see (restricted fields left out)."""
-    task = wf.get_task_from_id(UUID(row.task_guid)) if row.status == OPEN else None
+    Instructions are filled from the data the caller may see (restricted fields left out).
+    An added approver's row (加签) gets the built-in opinion form."""
+    task = wf.get_task_from_id(UUID(row.task_guid)) if row.status in LIVE_STATUSES else None
     out: dict[str, Any] = {"schema": None, "ui_schema": None, "instructions": None, "data": {}}
     if task is None:
         return out
     out["data"] = task.data
-    props = spec_props(task)
+    if row.kind == ADDED:
+        from engine.instances.addsign import OPINION_FORM
+
+        out["schema"], out["ui_schema"] = OPINION_FORM.schema, OPINION_FORM.ui_schema
+        return out
     ext = getattr(task.task_spec, "extensions", None) or {}
     instructions = ext.get("instructionsForEndUser")
     if instructions:
         visible = access.redact(task.data, hidden) if hidden else task.data
         out["instructions"] = render_instructions(instructions, visible)  # type: ignore[arg-type]
-    if props.get("formJsonSchemaFilename"):
-        form = load_form(parsed.files_for(task.workflow.spec.name), props["formJsonSchemaFilename"],
-                         props.get("formUiSchemaFilename"), task.data)
+    form = form_of(parsed, task)
+    if form is not None:
         out["schema"], out["ui_schema"] = form.schema, form.ui_schema
     return out
+
+
+def form_of(parsed: Any, task: Any) -> Form | None:
+    """The task's form (Jinja-filled from its data), or None when it has none."""
+    props = spec_props(task)
+    if not props.get("formJsonSchemaFilename"):
+        return None
+    return load_form(parsed.files_for(task.workflow.spec.name), props["formJsonSchemaFilename"],
+                     props.get("formUiSchemaFilename"), task.data)
+
+
+def validate_form(session: Session, actor: User, form: Form | None, data: Any) -> dict[str, Any]:
+    """A submission checked against the form: 422 with each field named, else the validated fields."""
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise BadRequest("data must be a JSON object", {"field": "data"})
+    if form is None:
+        return {}
+    from engine.attachments.service import attachment_checker
+
+    try:
+        return validate_submission(form, data, attachment_exists=attachment_checker(session, actor))
+    except FormValidationError as exc:
+        raise FormInvalid([{"path": e.path, "message": e.message, "message_zh": e.message_zh}
+                           for e in exc.errors]) from exc
+
+
+def ready_task(wf: BpmnWorkflow, row: HumanTask) -> Any:
+    task = wf.get_task_from_id(UUID(row.task_guid))
+    if task is None or not task.has_state(TaskState.READY):
+        raise Conflict(f"task {row.id} is no longer waiting for input")
+    return task
+
+
+def actionable(session: Session, actor: User, task_id: int, *statuses: str) -> tuple[HumanTask, ProcessInstance]:
+    """A task the actor may act on now: visible, in one of `statuses` (default open), theirs."""
+    row, instance = get_human_task(session, actor, task_id)
+    if row.status not in (statuses or (OPEN,)):
+        raise Conflict(f"task {task_id} is {row.status}")
+    if not access.is_candidate(session, actor, row):
+        raise Forbidden(f"you are not an approver of task {task_id}")
+    return row, instance
 
 
 def complete_task(
     session: Session, ctx: EngineContext, *, task_id: int, actor: User, data: Any
 ) -> Step:
-    row, instance = get_human_task(session, actor, task_id)
-    if row.status != OPEN:
-        raise Conflict(f"task {task_id} is already {row.status}")
-    if not access.is_candidate(session, actor, row):
-        raise Forbidden(f"you are not an approver of task {task_id}")
-    if data is None:
-        data = {}
-    if not isinstance(data, dict):
-        raise BadRequest("data must be a JSON object")
+    row, instance = actionable(session, actor, task_id)
+    if row.kind == ADDED:
+        from engine.instances.addsign import answer
+
+        return answer(session, ctx, row, instance, actor, data)
     wf, parsed = load_workflow(session, ctx, instance, actor)
-    task = wf.get_task_from_id(UUID(row.task_guid))
-    if task is None or not task.has_state(TaskState.READY):
-        raise Conflict(f"task {task_id} is no longer waiting for input")
-    props = spec_props(task)
-    submitted: dict[str, Any] = {}
-    if props.get("formJsonSchemaFilename"):
-        try:
-            form = load_form(parsed.files_for(task.workflow.spec.name), props["formJsonSchemaFilename"],
-                         props.get("formUiSchemaFilename"), task.data)
-            submitted = validate_submission(form, data)
-        except FormValidationError as exc:
-            raise FormInvalid([{"path": e.path, "message": e.message, "message_zh": e.message_zh}
-                               for e in exc.errors]) from exc
+    task = ready_task(wf, row)
+    submitted = validate_form(session, actor, form_of(parsed, task), data)
+    return apply_submission(session, ctx, instance, wf, row, task, actor, submitted)
+
+
+def apply_submission(
+    session: Session, ctx: EngineContext, instance: ProcessInstance, wf: BpmnWorkflow, row: HumanTask, task: Any,
+    actor: User, submitted: dict[str, Any], *, from_status: str = OPEN, events: list[PendingEvent] | None = None,
+) -> Step:
+    """Run the READY task with validated data as `actor`, close its row and advance the request."""
     task.data.update(submitted)
     now = ctx.clock()
     failure: EngineFailure | None = None
@@ -329,13 +410,17 @@ def complete_task(
     if failure is None:
         failure = run_engine(wf)
     closed = session.execute(
-        update(HumanTask).where(HumanTask.id == row.id, HumanTask.status == OPEN)
+        update(HumanTask).where(HumanTask.id == row.id, HumanTask.status == from_status)
         .values(status=DONE, completed_at=now, completed_by_id=actor.id).execution_options(synchronize_session=False)
     )
     if closed.rowcount != 1:  # type: ignore[attr-defined]
-        raise Conflict(f"task {task_id} was completed by someone else")
-    events = [PendingEvent("task_completed", actor.username, {"task": row.name, "data": submitted},
-                           task_guid=row.task_guid, bpmn_id=row.bpmn_id)]
+        raise Conflict(f"task {row.id} was completed by someone else")
+    session.execute(delete(TaskDraft).where(TaskDraft.task_id == row.id))
+    from engine.attachments.service import link_attachments, refs_in
+
+    link_attachments(session, instance.id, refs_in(submitted))
+    events = [*(events or []), PendingEvent("task_completed", actor.username, {"task": row.name, "data": submitted},
+                                            task_guid=row.task_guid, bpmn_id=row.bpmn_id)]
     version = session.get(ModelVersion, instance.version_id)
     return _finish_step(session, instance, wf, version.meta if version else {}, events, failure, actor.username,
                         completed_guid=row.task_guid, now=now)
@@ -350,8 +435,9 @@ def withdraw(session: Session, ctx: EngineContext, *, instance_id: int, actor: U
     wf, _ = load_workflow(session, ctx, instance, actor)
     wf.cancel()
     now = ctx.clock()
-    for row in session.execute(select(HumanTask).where(HumanTask.instance_id == instance.id, HumanTask.status == OPEN)).scalars():
-        row.status, row.completed_at = "cancelled", now
+    for row in session.execute(select(HumanTask).where(HumanTask.instance_id == instance.id,
+                                                       HumanTask.status.in_(LIVE_STATUSES))).scalars():
+        row.status, row.completed_at = CANCELLED, now
     for t in session.execute(select(Timer).where(Timer.instance_id == instance.id)).scalars():
         session.delete(t)
     for w in session.execute(select(MessageWait).where(MessageWait.instance_id == instance.id)).scalars():

@@ -21,7 +21,7 @@ from engine.org.service import group_members, manager_of
 MAX_LEVEL = 3
 
 
-def _owners(session: Session, row: HumanTask) -> list[User]:
+def owners_of(session: Session, row: HumanTask) -> list[User]:
     """Who is answerable for the task: its assignee, else the people and group members named."""
     if row.assignee_id is not None:
         u = session.get(User, row.assignee_id)
@@ -50,7 +50,7 @@ def _follow_up(session: Session, row: HumanTask, now: dt.datetime) -> None:
     instance = session.get(ProcessInstance, row.instance_id)
     if instance is None or row.due_at is None:
         return
-    owners = _owners(session, row)
+    owners = owners_of(session, row)
     period = row.due_at - row.created_at
     if now < row.due_at and row.escalation_level == 0 and row.sla_state != DUE_SOON:
         notify(session, owners, kind="sla_reminder", title=f"即将超时：{row.name}",

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from engine.errors import BadRequest, DomainError, NotFound
+from engine.errors import BadRequest, NotFound, TooManyRequests
 from engine.org.models import ApiToken, LoginFailure, User
 
 TOKEN_PREFIX = "nea_"
@@ -20,13 +20,9 @@ LOCKOUT = dt.timedelta(minutes=15)
 LAST_USED_RESOLUTION = dt.timedelta(minutes=1)  # don't write on every request
 
 
-class TooManyAttempts(DomainError):
-    code, status = "too_many_requests", 429
-
+class TooManyAttempts(TooManyRequests):
     def __init__(self, retry_after: int) -> None:
-        super().__init__(f"too many failed sign-ins; try again in {retry_after // 60 + 1} minutes",
-                         {"retry_after": retry_after})
-        self.retry_after = retry_after
+        super().__init__(f"too many failed sign-ins; try again in {retry_after // 60 + 1} minutes", retry_after)
 
 
 def _digest(secret: str) -> str:

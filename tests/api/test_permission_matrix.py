@@ -4,6 +4,7 @@ say who may call them."""
 from __future__ import annotations
 
 import datetime as dt
+import io
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -124,7 +125,86 @@ TABLE: dict[str, tuple[Call, dict[str, int]]] = {
     "POST /api/v1/tasks/<int:task_id>/complete": (
         lambda c, o, r: c.post(f"/api/v1/tasks/{o.task_id}/complete", json={"data": {"decision": "approve"}}),
         _read_instance(403) | {"appr_in": 200}),
+    # Attachments: anyone signed in uploads (auditors change nothing); a file is read by its
+    # uploader and by readers of a request that references it (others: not found).
+    "POST /api/v1/attachments": (
+        lambda c, o, r: c.post("/api/v1/attachments", content_type="multipart/form-data",
+                               data={"file": (io.BytesIO(b"%PDF-1.4 " + r.encode()), f"{r}.pdf", "application/pdf")}),
+        _signed_in(201, auditor=403)),
+    "GET /api/v1/attachments/<string:sha256>": (
+        lambda c, o, r: c.get(f"/api/v1/attachments/{_linked_attachment(c, o)}"), _read_instance()),
+    "GET /api/v1/attachments/<string:sha256>/meta": (
+        lambda c, o, r: c.get(f"/api/v1/attachments/{_linked_attachment(c, o)}/meta"), _read_instance()),
+    # Approval actions (docs/task-actions.md): the approver acts; the initiator and other readers
+    # may CC (initiator), urge and comment; auditors never act; out of region nothing exists.
+    "POST /api/v1/tasks/<int:task_id>/claim": (
+        lambda c, o, r: c.post(f"/api/v1/tasks/{o.task_id}/claim"), _read_instance(403) | {"appr_in": 200}),
+    "POST /api/v1/tasks/<int:task_id>/unclaim": (  # nobody claimed it: nothing to give back
+        lambda c, o, r: c.post(f"/api/v1/tasks/{o.task_id}/unclaim"), _read_instance(403) | {"appr_in": 409}),
+    "POST /api/v1/tasks/<int:task_id>/transfer": (
+        lambda c, o, r: c.post(f"/api/v1/tasks/{o.task_id}/transfer", json={"to": "east_engineer"}),
+        _read_instance(403) | {"appr_in": 200, "admin": 200}),
+    "POST /api/v1/tasks/<int:task_id>/add-approver": (
+        lambda c, o, r: c.post(f"/api/v1/tasks/{o.task_id}/add-approver",
+                               json={"users": ["east_engineer"], "position": "before"}),
+        _read_instance(403) | {"appr_in": 200}),
+    "GET /api/v1/tasks/<int:task_id>/send-back-targets": (
+        lambda c, o, r: c.get(f"/api/v1/tasks/{o.task_id}/send-back-targets"), _read_instance(403) | {"appr_in": 200}),
+    "POST /api/v1/tasks/<int:task_id>/send-back": (
+        lambda c, o, r: c.post(f"/api/v1/tasks/{o.task_id}/send-back", json={"to": "apply", "comment": "请补充"}),
+        _read_instance(403) | {"appr_in": 200}),
+    "POST /api/v1/tasks/<int:task_id>/cc": (
+        lambda c, o, r: c.post(f"/api/v1/tasks/{o.task_id}/cc", json={"users": ["east_planner"]}),
+        _read_instance(403) | {"req_in": 200, "appr_in": 200, "admin": 200}),
+    "POST /api/v1/tasks/<int:task_id>/urge": (
+        lambda c, o, r: c.post(f"/api/v1/tasks/{o.task_id}/urge", json={}),
+        _read_instance(200) | {"appr_in": 403, "auditor": 403}),
+    "POST /api/v1/tasks/<int:task_id>/comment": (
+        lambda c, o, r: c.post(f"/api/v1/tasks/{o.task_id}/comment", json={"body": "意见"}),
+        _read_instance(201) | {"auditor": 403}),
+    "PUT /api/v1/tasks/<int:task_id>/draft": (
+        lambda c, o, r: c.put(f"/api/v1/tasks/{o.task_id}/draft", json={"data": {"decision": "approve"}}),
+        _read_instance(403) | {"appr_in": 200}),
+    # Each task succeeds or fails on its own inside a 200; auditors are refused outright.
+    "POST /api/v1/tasks/batch-approve": (
+        lambda c, o, r: c.post("/api/v1/tasks/batch-approve", json={"task_ids": [o.task_id]}),
+        _signed_in(200, auditor=403)),
+    "GET /api/v1/inbox/counts": (lambda c, o, r: c.get("/api/v1/inbox/counts"), _signed_in(200)),
+    "GET /api/v1/cc": (lambda c, o, r: c.get("/api/v1/cc"), _signed_in(200)),
+    "POST /api/v1/process-instances/<int:instance_id>/cc": (
+        lambda c, o, r: c.post(f"/api/v1/process-instances/{o.instance_id}/cc", json={"users": ["east_planner"]}),
+        _read_instance(403) | {"req_in": 200, "appr_in": 200, "admin": 200}),
+    "POST /api/v1/process-instances/<int:instance_id>/urge": (
+        lambda c, o, r: c.post(f"/api/v1/process-instances/{o.instance_id}/urge", json={}),
+        _read_instance(200) | {"appr_in": 403, "auditor": 403}),
+    "POST /api/v1/process-instances/<int:instance_id>/comments": (
+        lambda c, o, r: c.post(f"/api/v1/process-instances/{o.instance_id}/comments", json={"body": "意见"}),
+        _read_instance(201) | {"auditor": 403}),
+    "GET /api/v1/process-instances/<int:instance_id>/comments": (
+        lambda c, o, r: c.get(f"/api/v1/process-instances/{o.instance_id}/comments"), _read_instance()),
+    # The people picker (transfer, add approver, CC): every signed-in user.
+    "GET /api/v1/directory": (lambda c, o, r: c.get("/api/v1/directory?q=east"), _signed_in(200)),
 }
+
+
+def _linked_attachment(c: Any, o: Objects) -> str:
+    """A file east_ops uploaded, referenced by the request o.instance_id; its sha256."""
+    from engine.attachments.models import Attachment
+    from engine.attachments.service import link_attachments
+    from engine.attachments.store import HashingSpool, store_root
+    from engine.org.service import get_user_by_username
+
+    app = c.c.application
+    root = store_root(app.extensions["settings"].instance_dir)
+    spool = HashingSpool(root, 1 << 20)
+    spool.write(b"%PDF-1.4 permission matrix\n")
+    spool.store(root)
+    with app.extensions["db_sessions"]() as s:
+        s.add(Attachment(sha256=spool.sha256, filename="矩阵.pdf", content_type="application/pdf", size=spool.size,
+                         uploaded_by_id=get_user_by_username(s, "east_ops").id))
+        link_attachments(s, o.instance_id, [f"sha256:{spool.sha256}"])
+        s.commit()
+    return spool.sha256
 
 
 def test_every_endpoint_has_a_row(app: Any) -> None:
