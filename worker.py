@@ -63,3 +63,19 @@ def render_record(instance_id: int) -> str | None:
                                settings.instance_dir, timezone=settings.timezone)
         session.commit()
         return stored.row.sha256
+
+
+@shared_task(name="worker.build_export", ignore_result=True, autoretry_for=(Exception,), retry_backoff=True,
+             max_retries=3)
+def build_export(export_id: int) -> str | None:
+    """Build a records ZIP (reports/export.py); progress is committed after every record."""
+    import os
+
+    from reports.export import build_export as build
+    from reports.pki import SigningConfig
+
+    settings = current_app.extensions["settings"]
+    row = build(current_app.extensions["db_sessions"], current_app.extensions["engine_ctx"],
+                SigningConfig.from_env(os.environ, settings.instance_dir), settings.instance_dir, export_id,
+                timezone=settings.timezone)
+    return row.sha256 if row is not None else None

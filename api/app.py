@@ -56,6 +56,11 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     configure_calendars()  # SLA business calendars: $SLA_CALENDAR_FILE or engine/holidays_cn.yaml; fails fast
     app.extensions["engine_ctx"] = EngineContext(spec_cache=SpecCache(), script_time_limit=settings.script_time_limit)
     init_db(app, settings.database_url)
+    from engine.attachments.service import make_reader
+    from engine.services import settlement
+
+    # Service tasks read uploaded files (settlement's bill and order export) from the store.
+    settlement.ATTACHMENT_READER = make_reader(settings.instance_dir)
 
     api = JsonErrorApi(app)
     from api.views import attachments, auth, instances, messages, models, notifications, org, records, tasks

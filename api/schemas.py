@@ -75,13 +75,39 @@ class StartIn(StrictSchema):
     data = fields.Dict(load_default=dict)
 
 
-class InstanceListArgs(PageArgs):
-    status = fields.String()
+class InstanceSearchArgs(StrictSchema):
+    status = fields.String(metadata={"description": "one or several, comma separated"})
     process = fields.String()
     region = fields.String()
     initiator = fields.String()
+    participant = fields.String(metadata={"description": "initiated the request or completed one of its steps"})
     metadata = fields.String(metadata={"description": "key:value[,key:value] on extracted metadata"})
+    metadata_min = fields.String(metadata={"description": "key:number[,...]: numeric metadata at least this"})
+    metadata_max = fields.String(metadata={"description": "key:number[,...]: numeric metadata at most this"})
+    created_from = fields.String(metadata={"description": "date (Asia/Shanghai) or ISO 8601 time, inclusive"})
+    created_to = fields.String(metadata={"description": "date (Asia/Shanghai, inclusive) or ISO 8601 time"})
+    q = fields.String(validate=validate.Length(max=200), metadata={"description": "text in title or metadata"})
+
+
+class InstanceListArgs(PageArgs, InstanceSearchArgs):
     sort = fields.String(load_default="-created")
+
+
+class ExportIn(InstanceSearchArgs):
+    pass
+
+
+class ExportOut(Schema):
+    id = fields.Integer()
+    status = fields.String(metadata={"description": "queued, running, done or failed"})
+    total = fields.Integer()
+    done = fields.Integer()
+    size = fields.Integer(allow_none=True)
+    sha256 = fields.String(allow_none=True)
+    error = fields.String(allow_none=True)
+    filters = fields.Dict()
+    created_at = fields.DateTime()
+    finished_at = fields.DateTime(allow_none=True)
 
 
 class TaskOut(Schema):

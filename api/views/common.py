@@ -86,3 +86,82 @@ def comment_dict(c: Any, author: User, task: HumanTask | None) -> dict[str, Any]
     return {"id": c.id, "author": author.username, "author_name": author.display_name or author.username,
             "body": c.body, "attachments": c.attachments or [], "task_id": c.task_id,
             "task_name": task.name if task else None, "created_at": c.created_at}
+
+
+def _numbers(raw: str | None, name: str) -> dict[str, Any]:
+    from decimal import Decimal, InvalidOperation
+
+    from api.schemas import parse_metadata_filter
+    from engine.errors import BadRequest
+
+    out: dict[str, Any] = {}
+    for key, value in parse_metadata_filter(raw).items():
+        try:
+            out[key] = Decimal(value)
+        except InvalidOperation as exc:
+            raise BadRequest(f"{name}: '{value}' is not a number", {"field": name}) from exc
+    return out
+
+
+def _moment(raw: str | None, name: str, *, end: bool) -> Any:
+    """A date (whole day in the configured zone; `end` means up to the end of that day) or an
+    ISO 8601 time (no zone: the configured zone), as UTC."""
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    from engine.errors import BadRequest
+
+    if not raw:
+        return None
+    zone = ZoneInfo(current_app.extensions["settings"].timezone)
+    try:
+        if len(raw) == 10:
+            day = dt.date.fromisoformat(raw) + dt.timedelta(days=1 if end else 0)
+            return dt.datetime.combine(day, dt.time(), zone).astimezone(dt.UTC)
+        moment = dt.datetime.fromisoformat(raw)
+    except ValueError as exc:
+        raise BadRequest(f"{name}: '{raw}' is not a date (YYYY-MM-DD) or ISO 8601 time", {"field": name}) from exc
+    return (moment if moment.tzinfo else moment.replace(tzinfo=zone)).astimezone(dt.UTC)
+
+
+def search_from_args(args: dict[str, Any]) -> Any:
+    """The request search of GET /process-instances and record exports, from query/body args."""
+    from api.schemas import parse_metadata_filter
+    from engine.instances.inbox import InstanceSearch
+
+    search = InstanceSearch(
+        status=args.get("status"), model_id=model_id_from_path(args["process"]) if args.get("process") else None,
+        region=args.get("region"), initiator=args.get("initiator"), participant=args.get("participant"),
+        metadata=parse_metadata_filter(args.get("metadata")),
+        metadata_min=_numbers(args.get("metadata_min"), "metadata_min"),
+        metadata_max=_numbers(args.get("metadata_max"), "metadata_max"),
+        created_from=_moment(args.get("created_from"), "created_from", end=False),
+        created_to=_moment(args.get("created_to"), "created_to", end=True), q=args.get("q"),
+    )
+    _refuse_hidden_keys(search)
+    return search
+
+
+def _refuse_hidden_keys(search: Any) -> None:
+    """Filtering on a field the caller may not see would reveal it: 400 naming it."""
+    from api.auth import require_user
+    from engine.deploy.models import ModelVersion
+    from engine.errors import BadRequest
+    from engine.instances.access import hidden_fields
+
+    keys = set(search.metadata) | set(search.metadata_min) | set(search.metadata_max)
+    if not keys:
+        return
+    user = require_user()
+    hidden: set[str] = set()
+    for meta in db_session().execute(select(ModelVersion.meta)).scalars():
+        hidden |= hidden_fields(user, meta or {})
+    for key in sorted(keys & hidden):
+        raise BadRequest(f"you may not filter on '{key}'", {"field": "metadata", "value": key})
+
+
+def db_session() -> Session:
+    from api.db import db
+
+    return db()
+

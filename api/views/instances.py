@@ -25,13 +25,13 @@ from api.schemas import (
     UrgeOut,
     WithdrawIn,
     page_schema,
-    parse_metadata_filter,
 )
 from api.views.common import (
     comment_dict,
     engine_ctx,
     hidden_by_version,
     model_id_from_path,
+    search_from_args,
     task_rows_to_dicts,
     usernames,
 )
@@ -100,12 +100,10 @@ def start(body: dict[str, Any]) -> dict[str, Any]:
 @blp.arguments(InstanceListArgs, location="query")
 @blp.response(200, page_schema(InstanceOut, "InstancePage"))
 def list_view(args: dict[str, Any]) -> dict[str, Any]:
-    """Requests the caller may see, filtered by status (comma list), process, region, initiator, metadata."""
-    page = list_instances(
-        db(), require_user(), status=args.get("status"), model_id=model_id_from_path(args["process"]) if args.get("process") else None,
-        region=args.get("region"), initiator=args.get("initiator"), metadata=parse_metadata_filter(args.get("metadata")),
-        sort=args["sort"], page=args["page"], per_page=args["per_page"],
-    )
+    """Requests the caller may see, searched by status (comma list), process, region, initiator,
+    participant, metadata (exact or numeric ranges), creation dates and text."""
+    page = list_instances(db(), require_user(), search=search_from_args(args), sort=args["sort"], page=args["page"],
+                          per_page=args["per_page"])
     hidden = hidden_by_version(db(), require_user(), {i.version_id for i, _ in page.items})
     items = [instance_dict(i, u) for i, u in page.items]
     for item, (inst, _) in zip(items, page.items, strict=True):

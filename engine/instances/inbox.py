@@ -1,10 +1,12 @@
 """Task and instance listings straight from the projected rows (no workflow is deserialized)."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Select, and_, exists, func, or_, select
+from sqlalchemy import Numeric, Select, and_, case, cast, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from engine.errors import BadRequest
@@ -92,28 +94,81 @@ def list_tasks(
     return _paged(session, stmt, page, per_page, TASK_SORTS[sort])
 
 
-def list_instances(
-    session: Session, user: User, *, status: str | None = None, model_id: str | None = None,
-    region: str | None = None, initiator: str | None = None, metadata: dict[str, str] | None = None,
-    sort: str = "-created", page: int = 1, per_page: int = 20,
-) -> Page:
-    if sort not in INSTANCE_SORTS:
-        raise BadRequest(f"sort must be one of {', '.join(INSTANCE_SORTS)}")
+@dataclass
+class InstanceSearch:
+    """What auditors and requesters search requests by; every field optional."""
+
+    status: str | None = None
+    model_id: str | None = None
+    region: str | None = None
+    initiator: str | None = None
+    participant: str | None = None  # initiated it or completed one of its steps
+    metadata: dict[str, str] = field(default_factory=dict)
+    metadata_min: dict[str, Decimal] = field(default_factory=dict)  # numeric ranges on metadata
+    metadata_max: dict[str, Decimal] = field(default_factory=dict)
+    created_from: dt.datetime | None = None
+    created_to: dt.datetime | None = None
+    q: str | None = None
+
+
+def _numeric(value: Any) -> Any:
+    """A metadata value as a number where it is one (PostgreSQL refuses to cast other text)."""
+    return case((value.regexp_match(r"^-?[0-9]+(\.[0-9]+)?$"), cast(value, Numeric)), else_=None)
+
+
+def search_filters(search: InstanceSearch) -> list[Any]:
+    """SQL conditions on ProcessInstance for a search (the caller adds the access scope)."""
+    conds: list[Any] = []
+    if search.status:
+        conds.append(ProcessInstance.status.in_(search.status.split(",")))
+    if search.model_id:
+        conds.append(ProcessInstance.model_id == search.model_id)
+    if search.region:
+        conds.append(ProcessInstance.region == search.region)
+    if search.initiator:
+        conds.append(ProcessInstance.initiator_id.in_(select(User.id).where(User.username == search.initiator)))
+    if search.participant:
+        who = select(User.id).where(User.username == search.participant).scalar_subquery()
+        conds.append(or_(ProcessInstance.initiator_id == who, exists().where(
+            HumanTask.instance_id == ProcessInstance.id, HumanTask.completed_by_id == who)))
+    if search.created_from:
+        conds.append(ProcessInstance.created_at >= search.created_from)
+    if search.created_to:
+        conds.append(ProcessInstance.created_at < search.created_to)
+    conds += _metadata_filter(ProcessInstance.id, search.metadata)
+    for key, low in search.metadata_min.items():
+        conds.append(exists().where(InstanceMetadata.instance_id == ProcessInstance.id, InstanceMetadata.key == key,
+                                    _numeric(InstanceMetadata.value) >= low))
+    for key, high in search.metadata_max.items():
+        conds.append(exists().where(InstanceMetadata.instance_id == ProcessInstance.id, InstanceMetadata.key == key,
+                                    _numeric(InstanceMetadata.value) <= high))
+    if search.q:
+        like = f"%{search.q}%"
+        conds.append(or_(ProcessInstance.title.ilike(like), exists().where(
+            InstanceMetadata.instance_id == ProcessInstance.id, InstanceMetadata.value.ilike(like))))
+    return conds
+
+
+def searched_instances(user: User, search: InstanceSearch) -> Select[Any, *tuple[Any, ...]]:
     stmt = select(ProcessInstance, User.username).join(User, User.id == ProcessInstance.initiator_id)
     scope_filter = access.instance_scope(user)
     if scope_filter is not None:
         stmt = stmt.where(scope_filter)
-    if status:
-        stmt = stmt.where(ProcessInstance.status.in_(status.split(",")))
-    if model_id:
-        stmt = stmt.where(ProcessInstance.model_id == model_id)
-    if region:
-        stmt = stmt.where(ProcessInstance.region == region)
-    if initiator:
-        stmt = stmt.where(User.username == initiator)
-    for cond in _metadata_filter(ProcessInstance.id, metadata or {}):
+    for cond in search_filters(search):
         stmt = stmt.where(cond)
-    return _paged(session, stmt, page, per_page, INSTANCE_SORTS[sort])
+    return stmt
+
+
+def list_instances(
+    session: Session, user: User, *, status: str | None = None, model_id: str | None = None,
+    region: str | None = None, initiator: str | None = None, metadata: dict[str, str] | None = None,
+    sort: str = "-created", page: int = 1, per_page: int = 20, search: InstanceSearch | None = None,
+) -> Page:
+    if sort not in INSTANCE_SORTS:
+        raise BadRequest(f"sort must be one of {', '.join(INSTANCE_SORTS)}")
+    search = search or InstanceSearch(status=status, model_id=model_id, region=region, initiator=initiator,
+                                      metadata=metadata or {})
+    return _paged(session, searched_instances(user, search), page, per_page, INSTANCE_SORTS[sort])
 
 
 def list_cc(session: Session, user: User, *, unread: bool = False, page: int = 1, per_page: int = 20) -> Page:

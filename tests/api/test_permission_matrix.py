@@ -182,9 +182,25 @@ TABLE: dict[str, tuple[Call, dict[str, int]]] = {
         _read_instance(201) | {"auditor": 403}),
     "GET /api/v1/process-instances/<int:instance_id>/comments": (
         lambda c, o, r: c.get(f"/api/v1/process-instances/{o.instance_id}/comments"), _read_instance()),
+    # Record exports: anyone may export what they may read (out of region: nothing matches);
+    # an export is its requester's alone.
+    "POST /api/v1/record-exports": (
+        lambda c, o, r: c.post("/api/v1/record-exports", json={"region": "EAST"}),
+        _signed_in(202, req_out=400, appr_out=400)),
+    "GET /api/v1/record-exports": (lambda c, o, r: c.get("/api/v1/record-exports"), _signed_in(200)),
+    "GET /api/v1/record-exports/<int:export_id>": (
+        lambda c, o, r: c.get(f"/api/v1/record-exports/{_own_export(c)}"), _signed_in(200, req_out=404, appr_out=404)),
+    "GET /api/v1/record-exports/<int:export_id>/download": (  # not built yet: no worker in this test
+        lambda c, o, r: c.get(f"/api/v1/record-exports/{_own_export(c)}/download"),
+        _signed_in(409, req_out=404, appr_out=404)),
     # The people picker (transfer, add approver, CC): every signed-in user.
     "GET /api/v1/directory": (lambda c, o, r: c.get("/api/v1/directory?q=east"), _signed_in(200)),
 }
+
+
+def _own_export(c: Any) -> int:
+    """An export of the caller's (0 when the caller can read nothing to export: not found)."""
+    return int(c.post("/api/v1/record-exports", json={}).get_json().get("id", 0))
 
 
 def _linked_attachment(c: Any, o: Objects) -> str:
