@@ -2,7 +2,8 @@
 
 Each case starts the file's process and runs the engine; every user, manual or service task that
 becomes ready takes the next entry of its `data` list (keyed `TaskId` or `ProcessId:TaskId`),
-deep-merged into the task data; a waiting message event with data receives it as the message.
+merged into the task data as a form submission is (top-level keys replaced); a waiting message
+event with data receives it as the message.
 A task reached with no data left, an error, or a process that
 does not complete fails the case; at the end the task data must equal `expected_output_json`."""
 from __future__ import annotations
@@ -157,7 +158,10 @@ def run_case(
             key = next((k for k in _task_keys(task) if k in plan), None)
             if key is None or not plan[key]:
                 return f"task {_task_keys(task)[-1]} was reached with no data left for it"
-            DeepMerge.merge(task.data, plan[key].pop(0))
+            # As the platform merges a submitted form (and a service task's result variable): each
+            # top-level key replaces the value before. A deep merge would keep a list's old items
+            # (a re-uploaded file list would still name the first upload) and predict wrong data.
+            task.data.update(plan[key].pop(0))
             if isinstance(task.task_spec, ServiceTask):
                 task.complete()
             else:

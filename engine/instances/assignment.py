@@ -120,17 +120,24 @@ def auto_skip_data(task: Any) -> dict[str, Any] | None:
     return data if isinstance(data, dict) else None
 
 
-def earlier_approver(session: Session, instance: ProcessInstance, assigned: list[str]) -> User | None:
+def earlier_approver(session: Session, instance: ProcessInstance, assigned: list[str],
+                     row: HumanTask | None = None) -> User | None:
     """A person the task is assigned to (directly or via a group in the request's region) who
-    already completed a task of this request."""
-    # Approvals given before the request was last sent back (退回) no longer count.
-    last_send_back = session.execute(select(func.max(HumanTask.completed_at)).where(
-        HumanTask.instance_id == instance.id, HumanTask.outcome == "sent_back")).scalar_one()
+    already completed a task of this request in the current round: approvals given before the
+    request was sent back (退回), or before this same step last ran (a loop in the model, e.g.
+    a rework after a rejection), no longer count."""
+    since = [session.execute(select(func.max(HumanTask.completed_at)).where(
+        HumanTask.instance_id == instance.id, HumanTask.outcome == "sent_back")).scalar_one()]
+    if row is not None:
+        since.append(session.execute(select(func.max(HumanTask.completed_at)).where(
+            HumanTask.instance_id == instance.id, HumanTask.bpmn_id == row.bpmn_id, HumanTask.id != row.id,
+            HumanTask.kind == TASK)).scalar_one())
     q = select(HumanTask.completed_by_id).where(
         HumanTask.instance_id == instance.id, HumanTask.status == DONE, HumanTask.completed_by_id.is_not(None),
         HumanTask.kind == TASK, or_(HumanTask.outcome.is_(None), HumanTask.outcome == "auto_skipped"))
-    if last_send_back is not None:
-        q = q.where(HumanTask.completed_at > last_send_back)
+    cutoffs = [t for t in since if t is not None]
+    if cutoffs:
+        q = q.where(HumanTask.completed_at > max(cutoffs))
     done_by = set(session.execute(q).scalars())
     if not done_by:
         return None

@@ -20,13 +20,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from engine.deploy.models import ModelVersion, ProcessModel
+from engine.instances.access import SYSTEM_USERNAME
 from engine.instances.models import Schedule
 from engine.instances.runner import EngineContext, parsed_version
 from engine.org.models import HQ, Region, User
 from engine.sandbox import SandboxedScriptEngine
 
 log = logging.getLogger(__name__)
-SYSTEM_USER = "system"
+SYSTEM_USER = SYSTEM_USERNAME
 
 
 def start_timer(parsed: Any) -> TimerEventDefinition | None:
@@ -47,21 +48,35 @@ def _add(start: dt.datetime, duration_text: str) -> dt.datetime:
     return start + TimerEventDefinition.get_timedelta_from_start(parsed, start)
 
 
+def _local(value: dt.datetime | str) -> dt.datetime:
+    """A time in its own UTC offset, or in the configured zone (Asia/Shanghai by default) when it
+    has none or is the deployment time. Calendar steps are taken there: 02:00 Beijing on the 1st
+    is 18:00 UTC on the last day of the month before, and adding "one month" to that in UTC adds
+    the length of the wrong month (1 Feb 02:00 + P1M would become 4 March)."""
+    from SpiffWorkflow.bpmn.specs.event_definitions import timer
+
+    if isinstance(value, str):
+        parsed = dt.datetime.fromisoformat(value)
+        return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=timer.LOCALTZ)
+    return value.astimezone(timer.LOCALTZ)
+
+
 def next_occurrence(ed: TimerEventDefinition, value: str, *, after: dt.datetime, deployed_at: dt.datetime,
                     runs: int) -> dt.datetime | None:
-    """The first occurrence strictly after `after` (None when the schedule is exhausted).
-    Calendar months stay calendar months: each step adds the duration to the previous time."""
+    """The first occurrence strictly after `after` (None when the schedule is exhausted), in UTC.
+    Calendar months stay calendar months: each step adds the duration to the previous time, on
+    the local calendar of the cycle's start."""
     if isinstance(ed, CycleTimerEventDefinition):
         parts = value.upper().lstrip("R").split("/")
         cycles = int(parts[0]) if parts[0] else -1
-        start = TimerEventDefinition.get_datetime(value.split("/")[1]) if len(parts) == 3 else deployed_at
+        start = _local(value.split("/")[1] if len(parts) == 3 else deployed_at)
         duration = parts[-1]
         t, n = start, 0
         while t <= after:
             t, n = _add(t, duration), n + 1
             if n > 100_000:
                 return None
-        return None if 0 <= cycles <= runs else t
+        return None if 0 <= cycles <= runs else t.astimezone(dt.UTC)
     if runs:
         return None  # dates and durations start one request
     if isinstance(ed, TimeDateEventDefinition):

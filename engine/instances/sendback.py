@@ -56,6 +56,14 @@ def earlier_steps(task: Any) -> list[Any]:
     return out
 
 
+def _forget_removed_events(wf: Any) -> None:
+    """SpiffWorkflow's reset drops tasks but leaves their waiting events (e.g. a boundary timer
+    of a step that is gone) registered; refreshing timers would then touch orphans."""
+    for task_id, task in list(wf.event_manager.tasks.items()):
+        if task.workflow.tasks.get(task_id) is not task:
+            wf.event_manager.remove_task(task)
+
+
 def _done_rows(session: Session, instance_id: int, guids: list[str]) -> dict[str, HumanTask]:
     rows = session.execute(select(HumanTask).where(
         HumanTask.instance_id == instance_id, HumanTask.task_guid.in_(guids), HumanTask.status == DONE,
@@ -104,6 +112,7 @@ def send_back(session: Session, ctx: EngineContext, *, task_id: int, actor: User
     current = copy.deepcopy(task.data)
     wf.reset_from_task_id(target.id, data=current)
     target.data = current  # the reset re-inherits the older parent data; the step sees today's
+    _forget_removed_events(wf)
     failure = run_engine(wf)
     to_name = target.task_spec.bpmn_name or to
     events = [PendingEvent("task_sent_back", actor.username, {"task": row.name, "to": to, "to_name": to_name,

@@ -105,7 +105,7 @@ def _auto_skip(session: Session, instance: ProcessInstance, new: list[NewTask], 
         data = auto_skip_data(nt.task)
         if data is None:
             continue
-        approver = earlier_approver(session, instance, nt.assigned)
+        approver = earlier_approver(session, instance, nt.assigned, nt.row)
         if approver is None:
             continue
         nt.task.data.update(data)

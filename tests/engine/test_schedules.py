@@ -61,3 +61,21 @@ def test_monthly_cycle_starts_one_request_per_region_each_month(app: Any, org: A
             assert s.get(Schedule, "t/monthly").next_run_at == dt.datetime(2027, 4, 1, 1, 0, tzinfo=dt.UTC)
     finally:
         ctx.clock = lambda: dt.datetime.now(dt.UTC)
+
+
+def test_monthly_cycle_keeps_local_wall_clock_time_before_8am_beijing() -> None:
+    """02:00 Beijing on the 1st is 18:00 UTC on the last day of the month before: the months are
+    counted on the cycle's own calendar, not in UTC (which drifted to 4 March, 4 April, ...)."""
+    from SpiffWorkflow.bpmn.specs.event_definitions.timer import CycleTimerEventDefinition
+
+    from engine.instances.schedules import next_occurrence
+
+    ed = CycleTimerEventDefinition("monthly", '"R/2026-01-01T02:00:00+08:00/P1M"')
+    beijing = dt.timezone(dt.timedelta(hours=8))
+    t, seen = dt.datetime(2026, 1, 5, tzinfo=dt.UTC), []
+    for _ in range(14):
+        t = next_occurrence(ed, "R/2026-01-01T02:00:00+08:00/P1M", after=t, deployed_at=t, runs=0)
+        assert t is not None and t.tzinfo is not None
+        seen.append(t.astimezone(beijing))
+    assert {(d.day, d.hour, d.minute) for d in seen} == {(1, 2, 0)}
+    assert [d.month for d in seen] == [2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 1, 2, 3]
