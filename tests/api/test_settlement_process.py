@@ -183,3 +183,39 @@ def test_the_monthly_timer_starts_one_request_per_region_once(app: Any, login: A
     done = flow.instance("north_finance")
     assert done["status"] == "complete"
     assert done["data"] == {**flow.mapped(_expected(case, "NORTH", skipped=False)), "scheduled_for": "2026-11-30T18:00:00+00:00"}
+
+
+def test_xlsx_files_alone_are_reconciled(login: Any) -> None:
+    """Operations upload the bill, the order export and the contract register as Excel files and
+    paste nothing: the service reads the files from the attachment store."""
+    import csv
+    import io
+
+    import openpyxl
+
+    upload = dict(CASES["clean_month_all_partners_confirm"]["tasks"]["upload_data"]["data"][0])
+    ops = login("east_ops")
+    refs = {}
+    for ref_key, text_key in (("grid_bill", "bill_csv_text"), ("order_export", "orders_csv_text"),
+                              ("contract_register", "contracts_csv_text")):
+        wb = openpyxl.Workbook()
+        for row in csv.reader(io.StringIO(upload.pop(text_key))):
+            wb.active.append(row)
+        buf = io.BytesIO()
+        wb.save(buf)
+        r = ops.client.post("/api/v1/attachments", headers=ops._h(), content_type="multipart/form-data",
+                            data={"file": (io.BytesIO(buf.getvalue()), f"{ref_key}.xlsx")})
+        assert r.status_code == 201, r.get_json()
+        assert r.get_json()["content_type"].endswith("spreadsheetml.sheet")
+        refs[ref_key] = [r.get_json()["ref"]]
+    inst = login("east_finance").post("/api/v1/process-instances", json={"process_model_id": MODEL}).get_json()
+    task = next(t for t in inst["tasks"] if t["status"] == "open")
+    assert task["bpmn_id"] == "upload_data"
+    r = ops.post(f"/api/v1/tasks/{task['id']}/complete", json={"data": {**upload, **refs}})
+    assert r.status_code == 200, r.get_json()
+    data = login("east_manager").get(f"/api/v1/process-instances/{inst['id']}").get_json()
+    assert data["status"] == "running" and data["error"] is None, data["error"]
+    result = data["data"]["reconciliation"]
+    assert result["ok"] is True and result["sources"]["bill"]["attachment"] == refs["grid_bill"][0]
+    assert data["metadata"]["settlement_status"] == "reconciled"
+    assert [t["bpmn_id"] for t in data["tasks"] if t["status"] == "open"] == ["finance_review"]
