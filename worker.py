@@ -79,3 +79,25 @@ def build_export(export_id: int) -> str | None:
                 SigningConfig.from_env(os.environ, settings.instance_dir), settings.instance_dir, export_id,
                 timezone=settings.timezone)
     return row.sha256 if row is not None else None
+
+
+@shared_task(name="worker.mail_cockpit", ignore_result=True, autoretry_for=(Exception,), retry_backoff=True,
+             max_retries=5)
+def mail_cockpit() -> str | None:
+    """E-mail last month's cockpit report to COCKPIT_RECIPIENTS unless it went out already."""
+    from reports.cockpit_mail import mail_cockpit as mail
+
+    return mail(current_app.extensions["db_sessions"], current_app.extensions["settings"])
+
+
+@shared_task(name="worker.renew_archives", ignore_result=True)
+def renew_archives() -> int:
+    """Renew the archive time-stamp of finished records due for it (reports/archive.py)."""
+    import os
+
+    from reports.archive import renew_archives as renew
+    from reports.pki import SigningConfig
+
+    settings = current_app.extensions["settings"]
+    return renew(current_app.extensions["db_sessions"], SigningConfig.from_env(os.environ, settings.instance_dir),
+                 settings.instance_dir)

@@ -34,6 +34,10 @@ def celery_init_app(app: Flask) -> Celery:
             "scan-sla": {"task": "worker.scan_sla", "schedule": 15.0},
             "run-schedules": {"task": "worker.run_schedules", "schedule": 30.0},
             "send-emails": {"task": "worker.send_emails", "schedule": 10.0},  # no-op without SMTP_HOST
+            # Last month's cockpit report, once (checked every 6 h: a worker down on the 1st catches up).
+            "mail-cockpit": {"task": "worker.mail_cockpit", "schedule": 6 * 3600.0},
+            # Signed records' archive time-stamps, renewed before their year-long CRL goes stale.
+            "renew-archives": {"task": "worker.renew_archives", "schedule": 24 * 3600.0},
         },
         "beat_schedule_filename": str(Path(settings.instance_dir) / "celerybeat-schedule"),
     }

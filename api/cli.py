@@ -1,4 +1,4 @@
-"""Flask CLI: init-db, seed-demo, processes deploy|test, audit verify."""
+"""Flask CLI: init-db, seed-demo, processes deploy|test, audit verify, reports cockpit."""
 from __future__ import annotations
 
 import os
@@ -128,6 +128,23 @@ def register_cli(app: Flask) -> None:
     records = AppGroup("records", help="Signed PDF records.")
     app.cli.add_command(records)
 
+    @records.command("renew")
+    @click.option("--older-than-days", type=int, default=330, show_default=True,
+                  help="renew records whose archive time-stamp is older than this")
+    def records_renew(older_than_days: int) -> None:
+        """Renew finished records' archive time-stamps (PAdES-LTA) so they stay verifiable
+        offline; the worker does this daily for records due."""
+        import datetime as dt
+
+        from reports.archive import renew_archives
+        from reports.pki import SigningConfig
+
+        settings = _settings()
+        n = renew_archives(current_app.extensions["db_sessions"],
+                           SigningConfig.from_env(os.environ, settings.instance_dir), settings.instance_dir,
+                           renew_after=dt.timedelta(days=older_than_days))
+        click.echo(f"renewed {n} record(s)")
+
     @records.command("verify")
     @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
     def records_verify(file: Path) -> None:
@@ -151,6 +168,28 @@ def register_cli(app: Flask) -> None:
             click.echo(f"NOT VALID: {out.get('reason') or audit.get('reason') or out.get('problems')}", err=True)
         click.echo("valid" if out["ok"] else "invalid")
         sys.exit(0 if out["ok"] else 1)
+
+    reports = AppGroup("reports", help="Management reports.")
+    app.cli.add_command(reports)
+
+    @reports.command("cockpit")
+    @click.option("--month", help="YYYY-MM (default: last month)")
+    @click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path), help="PDF file to write")
+    @click.option("--tz", "tz", default=None, help="time zone of the month (default: TIMEZONE)")
+    def reports_cockpit(month: str | None, out: Path, tz: str | None) -> None:
+        """The monthly management cockpit report (管理驾驶舱月报) as PDF."""
+        from reports.cockpit import month_bounds, previous_month, render_cockpit
+
+        zone = tz or _settings().timezone
+        month = month or previous_month(tz=zone)
+        try:
+            month_bounds(month, zone)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="--month") from exc
+        with current_app.extensions["db_sessions"]() as session:
+            pdf = render_cockpit(session, month, zone)
+        out.write_bytes(pdf)
+        click.echo(f"cockpit {month}: {out} ({len(pdf) // 1024} KB)")
 
     audit = AppGroup("audit", help="Check the audit log.")
     app.cli.add_command(audit)

@@ -56,6 +56,7 @@ class Settings:
     smtp_timeout: float = 30.0
     email_max_age_hours: int = 72  # older unsent notifications are not e-mailed any more
     base_url: str = "http://127.0.0.1:5000"  # links in e-mails
+    cockpit_recipients: tuple[str, ...] = ()  # who gets the monthly cockpit report (e-mail addresses)
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -85,6 +86,7 @@ class Settings:
             smtp_timeout=float(env.get("SMTP_TIMEOUT") or 30),
             email_max_age_hours=int(env.get("EMAIL_MAX_AGE_HOURS") or 72),
             base_url=(env.get("BASE_URL") or "http://127.0.0.1:5000").rstrip("/"),
+            cockpit_recipients=tuple(a.strip() for a in env.get("COCKPIT_RECIPIENTS", "").split(",") if a.strip()),
         )
         known = {f.name for f in fields(cls)}
         over = {k: v for k, v in (overrides or {}).items() if k in known}

@@ -126,7 +126,11 @@ def record_data(session: Session, ctx: EngineContext, instance: ProcessInstance,
     diagram = None
     if primary and primary in version.files:
         try:
-            diagram = render_diagram_svg(version.files[primary], version.primary_process_id, done_ids, current)
+            path = instance.path or {}
+            moves = [(str(a), str(b)) for a, b in path.get("steps") or []]
+            diagram = render_diagram_svg(version.files[primary], version.primary_process_id,
+                                         done_ids | set(path.get("done") or []), current,
+                                         transitions=moves if instance.path else None)
         except Exception:  # a diagram that cannot be drawn must not cost the record
             diagram = None
     return RecordData(

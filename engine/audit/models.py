@@ -52,6 +52,8 @@ class RecordFile(Base):
     size: Mapped[int] = mapped_column(Integer)
     interim: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    # Last renewal of the archive time-stamp (PAdES-LTA), done yearly by the worker.
+    archived_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
 class RecordExport(Base):

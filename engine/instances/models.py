@@ -33,6 +33,9 @@ class ProcessInstance(Base):
     lock_version: Mapped[int] = mapped_column(Integer, default=1)
     meta: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
     error: Mapped[dict[str, Any] | None] = mapped_column(JSONType, nullable=True)
+    # The path taken in the primary process, kept as the task tree is compacted: element ids
+    # reached ("done") and (source, target) steps ("steps"), for the diagram of the record.
+    path: Mapped[dict[str, Any] | None] = mapped_column(JSONType, nullable=True)
     audit_seq: Mapped[int] = mapped_column(Integer, default=0)
     audit_head: Mapped[str] = mapped_column(String(64), default="")
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -160,6 +160,24 @@ def _approve_data(parsed: Any, task: Any) -> dict[str, Any] | None:
     return candidate
 
 
+def path_taken(wf: BpmnWorkflow, known: dict[str, Any] | None) -> dict[str, Any]:
+    """What the primary process has run so far, merged with what was recorded before the tree
+    was compacted: reached element ids and (source, target) steps between them."""
+    done = set((known or {}).get("done") or [])
+    steps = {tuple(x) for x in (known or {}).get("steps") or []}
+    for task in list(wf.tasks.values()):  # the primary process only (subprocesses have their own)
+        if not task.has_state(TaskState.COMPLETED):
+            continue
+        spec_id = getattr(task.task_spec, "bpmn_id", None)
+        if not spec_id:
+            continue  # start/end plumbing of SpiffWorkflow, not a BPMN element
+        done.add(spec_id)
+        parent_id = getattr(task.parent.task_spec, "bpmn_id", None) if task.parent is not None else None
+        if parent_id:
+            steps.add((parent_id, spec_id))
+    return {"done": sorted(done), "steps": sorted([list(x) for x in steps])}
+
+
 def _finish_step(
     session: Session, instance: ProcessInstance, wf: BpmnWorkflow, model_meta: dict[str, Any],
     events: list[PendingEvent], failure: EngineFailure | None, actor: str, *,
@@ -182,6 +200,7 @@ def _finish_step(
         if outcome is False:
             break
         failure = outcome if isinstance(outcome, EngineFailure) else run_engine(wf)
+    instance.path = path_taken(wf, instance.path)
     compact(wf)
     status = _status_of(wf, failure)
     extract_metadata(session, instance, workflow_data(wf), model_meta.get("metadata_extraction_paths") or [])

@@ -316,8 +316,9 @@ LOOP_BPMN = """<?xml version="1.0" encoding="UTF-8"?>
 </bpmn:definitions>"""
 
 
-def test_send_back_reaches_a_step_long_before_compaction_cut_the_history(login: Any) -> None:
-    """40 rounds make the tree compact; the first step stays a valid 退回 target."""
+def test_send_back_reaches_a_step_long_before_compaction_cut_the_history(login: Any, session: Any) -> None:
+    """40 rounds make the tree compact; the first step stays a valid 退回 target, and the path
+    taken (for the record's diagram) still has the start of the request."""
     meta = json.dumps({"display_name": "loop", "primary_file_name": "loop.bpmn", "primary_process_id": "loop"})
     assert login("designer").post("/api/v1/process-models/t:loop/deployments",
                                   json={"files": {"loop.bpmn": LOOP_BPMN, "process_model.json": meta}}).status_code == 201
@@ -335,6 +336,13 @@ def test_send_back_reaches_a_step_long_before_compaction_cut_the_history(login: 
     r = ops.post(f"/api/v1/tasks/{task['id']}/send-back", json={"to": "file", "comment": "从头再来"})
     assert r.status_code == 200, r.get_json()
     assert _open(r.get_json())["bpmn_id"] == "file"
+    from engine.instances.models import ProcessInstance
+
+    instance = session.get(ProcessInstance, inst["id"])
+    assert len(instance.state) < 10_000  # compacted (3.4 KB): 40 rounds do not pile up
+    steps = {tuple(x) for x in instance.path["steps"]}
+    assert {("s", "file"), ("file", "check"), ("again", "check"), ("count", "again")} <= steps
+    assert ("again", "e") not in steps  # never ended
 
 
 def test_the_record_lists_the_actions_and_named_attachments(login: Any, app: Any, session: Any) -> None:

@@ -292,3 +292,19 @@ def test_settings_from_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Pa
         "smtp.example.com", 465, "bot", "pw", True, False)
     assert s.smtp_from == "审批 <bot@example.com>" and s.base_url == "https://a.example.com"
     assert s.attachment_max_bytes == 1048576 and s.attachment_types == ("pdf", "png")
+
+
+def test_the_monthly_cockpit_report_is_mailed_once(app: Any, org: Any, smtp_server: Any,
+                                                   inbox: mailbox.Maildir) -> None:
+    from reports.cockpit_mail import mail_cockpit
+
+    settings = _settings(app, smtp_server[0], cockpit_recipients=("ceo@example.com", "cfo@example.com"))
+    sessions = app.extensions["db_sessions"]
+    on_the_first = dt.datetime(2026, 11, 30, 18, 5, tzinfo=dt.UTC)  # 02:05 on 1 December in Beijing
+    assert mail_cockpit(sessions, replace(settings, cockpit_recipients=()), now=on_the_first) is None
+    assert mail_cockpit(sessions, settings, now=on_the_first) == "2026-11"
+    assert mail_cockpit(sessions, settings, now=on_the_first + dt.timedelta(hours=6)) is None  # once a month
+    (msg,) = _received(inbox)
+    assert "管理驾驶舱月报 2026-11" in str(msg["Subject"]) and "ceo@example.com" in str(msg["To"])
+    (pdf,) = [part for part in msg.iter_attachments() if part.get_content_type() == "application/pdf"]
+    assert pdf.get_filename() == "cockpit-2026-11.pdf" and pdf.get_content().startswith(b"%PDF")
