@@ -24,8 +24,8 @@ VIEWPORTS = {
 ORDER_NO = {"desktop": "ETO-2026-0101", "phone": "ETO-2026-0102"}
 # Inbox tabs: full names on desktops, short ones on phones.
 TABS = {
-    "desktop": {"mine": "我的待办", "group": "组内待办", "started": "我发起的", "done": "已办"},
-    "phone": {"mine": "待办", "group": "组内", "started": "我发起", "done": "已办"},
+    "desktop": {"mine": "我的待办", "group": "待认领", "cc": "抄送我的", "started": "我发起的", "done": "我已办"},
+    "phone": {"mine": "待办", "group": "认领", "cc": "抄送", "started": "我发起", "done": "已办"},
 }
 
 

@@ -1,11 +1,12 @@
 import { App as AntApp, ConfigProvider, Spin } from "antd";
-import enUS from "antd/locale/en_US";
-import zhCN from "antd/locale/zh_CN";
+import enUS from "antd/es/locale/en_US"; // ESM: the CJS antd/locale/* gives {default} under "type": "module"
+import zhCN from "antd/es/locale/zh_CN";
 import dayjs from "dayjs";
 import "dayjs/locale/zh-cn";
 import { lazy, type ReactNode } from "react";
 import { useTranslation } from "react-i18next";
 import { BrowserRouter, Navigate, Route, Routes, useLocation } from "react-router";
+import { HomeRedirect } from "./audit/HomeRedirect";
 import { AuthProvider, useAuth } from "./auth/AuthContext";
 import { AppShell } from "./components/AppShell";
 import { InboxPage } from "./pages/InboxPage";
@@ -18,6 +19,7 @@ import { StartPage } from "./pages/StartPage";
 // load them when first opened so the inbox starts fast on a phone.
 const TaskPage = lazy(() => import("./pages/TaskPage").then((m) => ({ default: m.TaskPage })));
 const InstancePage = lazy(() => import("./pages/InstancePage").then((m) => ({ default: m.InstancePage })));
+const AuditPage = lazy(() => import("./pages/AuditPage").then((m) => ({ default: m.AuditPage })));
 
 function RequireAuth({ children }: { children: ReactNode }) {
   const { user } = useAuth();
@@ -57,11 +59,12 @@ export function App() {
                   </RequireAuth>
                 }
               >
-                <Route index element={<Navigate to="/inbox" replace />} />
+                <Route index element={<HomeRedirect />} />
                 <Route path="inbox" element={<InboxPage />} />
                 <Route path="start" element={<StartPage />} />
                 <Route path="tasks/:id" element={<TaskPage />} />
                 <Route path="requests/:id" element={<InstancePage />} />
+                <Route path="audit" element={<AuditPage />} />
                 <Route path="me" element={<MePage />} />
                 <Route path="*" element={<NotFoundPage />} />
               </Route>

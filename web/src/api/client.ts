@@ -42,6 +42,8 @@ export class ApiError extends Error {
   readonly code: string;
   readonly details: unknown;
   readonly fieldErrors: FieldError[];
+  /** Seconds to wait before trying again (429 `Retry-After`), when the server said. */
+  retryAfter: number | null = null;
 
   constructor(status: number, code: string, message: string, details: unknown = null, fieldErrors: FieldError[] = []) {
     super(message);
@@ -50,6 +52,14 @@ export class ApiError extends Error {
     this.code = code;
     this.details = details;
     this.fieldErrors = fieldErrors;
+  }
+
+  /** The request field the server blamed (400 `error.details.field`), if any. */
+  get field(): string | null {
+    const d = this.details;
+    return typeof d === "object" && d !== null && typeof (d as { field?: unknown }).field === "string"
+      ? (d as { field: string }).field
+      : null;
   }
 
   get isUnauthorized(): boolean {
@@ -69,6 +79,12 @@ export class ApiError extends Error {
   }
   get isTooManyRequests(): boolean {
     return this.status === 429;
+  }
+  get isTooLarge(): boolean {
+    return this.status === 413;
+  }
+  get isUnsupportedType(): boolean {
+    return this.status === 415;
   }
   /** No answer at all (offline, server down): status 0. */
   get isNetwork(): boolean {
@@ -108,6 +124,23 @@ export function errorFromBody(status: number, body: unknown, statusText = ""): A
     );
   }
   return new ApiError(status, `http_${status}`, statusText || `HTTP ${status}`);
+}
+
+/** `Retry-After` as seconds: a number of seconds or an HTTP date; null when absent or unreadable. */
+export function parseRetryAfter(value: string | null | undefined, now: number = Date.now()): number | null {
+  if (!value) return null;
+  const trimmed = value.trim();
+  if (/^\d+$/.test(trimmed)) return Number(trimmed);
+  const at = Date.parse(trimmed);
+  return Number.isNaN(at) ? null : Math.max(0, Math.ceil((at - now) / 1000));
+}
+
+/** Seconds to wait from an error: the header, else `error.details.retry_after`. */
+function retryAfterOf(header: string | null, details: unknown): number | null {
+  const fromHeader = parseRetryAfter(header);
+  if (fromHeader !== null) return fromHeader;
+  const d = details as { retry_after?: unknown } | null;
+  return typeof d === "object" && d !== null && typeof d.retry_after === "number" ? d.retry_after : null;
 }
 
 type Listener = (error: ApiError) => void;
@@ -183,6 +216,7 @@ export async function request<T>(path: string, options: RequestOptions = {}): Pr
   }
   if (!response.ok) {
     const error = errorFromBody(response.status, parsed, response.statusText);
+    error.retryAfter = retryAfterOf(response.headers.get("Retry-After"), error.details);
     // A session whose CSRF cookie is gone (e.g. the browser dropped it) cannot write any more:
     // treat it like an expired session and sign in again, which issues a new one.
     const sessionUnusable = error.isUnauthorized || (error.isForbidden && error.code === "csrf_failed");
@@ -190,4 +224,78 @@ export async function request<T>(path: string, options: RequestOptions = {}): Pr
     throw error;
   }
   return parsed as T;
+}
+
+// ---- multipart upload (fetch cannot report upload progress: XMLHttpRequest can) ----
+
+/** The part of XMLHttpRequest an upload uses; tests give a fake. */
+export interface XhrLike {
+  open(method: string, url: string): void;
+  setRequestHeader(name: string, value: string): void;
+  send(body: FormData): void;
+  abort(): void;
+  getResponseHeader(name: string): string | null;
+  withCredentials: boolean;
+  readonly status: number;
+  readonly statusText: string;
+  readonly responseText: string;
+  upload: { onprogress: ((e: { loaded: number; total: number; lengthComputable: boolean }) => void) | null };
+  onload: (() => void) | null;
+  onerror: (() => void) | null;
+  onabort: (() => void) | null;
+}
+
+let xhrFactory: () => XhrLike = () => new XMLHttpRequest() as unknown as XhrLike;
+
+/** Tests swap the upload transport. */
+export function setXhrFactory(factory: () => XhrLike): void {
+  xhrFactory = factory;
+}
+
+export interface UploadOptions {
+  /** The multipart field name (the API wants `file`). */
+  field?: string;
+  /** 0..100 as the bytes go out. */
+  onProgress?: (percent: number) => void;
+  signal?: AbortSignal;
+}
+
+/** POSTs one file as multipart/form-data (CSRF header, session cookie); same errors as `request`. */
+export function upload<T>(path: string, file: Blob, name: string, options: UploadOptions = {}): Promise<T> {
+  const { field = "file", onProgress, signal } = options;
+  return new Promise<T>((resolve, reject) => {
+    const xhr = xhrFactory();
+    xhr.open("POST", API_BASE + path);
+    xhr.withCredentials = true;
+    xhr.setRequestHeader("Accept", "application/json");
+    const csrf = readCookie(cookieSource(), CSRF_COOKIE);
+    if (csrf) xhr.setRequestHeader(CSRF_HEADER, csrf);
+    xhr.upload.onprogress = (e) => {
+      if (e.lengthComputable && e.total > 0) onProgress?.(Math.min(100, Math.round((e.loaded / e.total) * 100)));
+    };
+    xhr.onload = () => {
+      let parsed: unknown = null;
+      try {
+        parsed = xhr.responseText ? JSON.parse(xhr.responseText) : null;
+      } catch {
+        parsed = null;
+      }
+      if (xhr.status >= 200 && xhr.status < 300) {
+        onProgress?.(100);
+        resolve(parsed as T);
+        return;
+      }
+      const error = errorFromBody(xhr.status, parsed, xhr.statusText);
+      error.retryAfter = retryAfterOf(xhr.getResponseHeader("Retry-After"), error.details);
+      if (error.isUnauthorized || (error.isForbidden && error.code === "csrf_failed"))
+        unauthorizedListeners.forEach((l) => l(error));
+      reject(error);
+    };
+    xhr.onerror = () => reject(new ApiError(0, "network_error", "network error"));
+    xhr.onabort = () => reject(new DOMException("upload aborted", "AbortError"));
+    signal?.addEventListener("abort", () => xhr.abort(), { once: true });
+    const body = new FormData();
+    body.append(field, file, name);
+    xhr.send(body);
+  });
 }

@@ -58,7 +58,9 @@ export interface ProcessModelDetail extends ProcessModel {
 }
 
 export type InstanceStatus = "running" | "waiting" | "complete" | "withdrawn" | "terminated" | "error";
-export type TaskStatus = "open" | "completed" | "cancelled";
+export type TaskStatus = "open" | "on_hold" | "completed" | "cancelled";
+/** How a closed task ended: null for a plain completion. */
+export type TaskOutcome = "sent_back" | "approve" | "reject" | "auto_skipped" | null;
 export type Metadata = Record<string, unknown>;
 
 export interface Task {
@@ -80,6 +82,40 @@ export interface Task {
   metadata: Metadata;
   candidate_users: string[];
   candidate_groups: string[];
+  /** `added`: a 加签 (add approver) task asking someone's opinion; optional until the server sends it. */
+  kind?: "task" | "added";
+  /** True until the user opens it. */
+  unread?: boolean;
+  /** Its form needs no input beyond "approve": it may be approved from the inbox with others. */
+  batch_approvable?: boolean;
+  outcome?: TaskOutcome;
+  parent_id?: number | null;
+  add_position?: AddPosition | null;
+  add_sign?: AddSign | null;
+  added_by?: string | null;
+  /** True when `assignee` was set by claiming a group task. */
+  claimed?: boolean;
+}
+
+export type AddPosition = "before" | "after";
+export type AddSign = "all" | "any";
+
+/** The action names of `allowed_actions` (and of POST /tasks/<id>/<action>). */
+export type TaskAction =
+  | "complete"
+  | "save-draft"
+  | "claim"
+  | "unclaim"
+  | "transfer"
+  | "add-approver"
+  | "send-back"
+  | "cc"
+  | "urge"
+  | "comment";
+
+export interface Draft {
+  data: JsonObject;
+  saved_at: string;
 }
 
 export type JsonObject = Record<string, unknown>;
@@ -89,6 +125,104 @@ export interface TaskDetail extends Task {
   data: JsonObject;
   instructions: string | null;
   allowed_actions: string[];
+  /** My saved, unsubmitted form (PUT /tasks/<id>/draft), or null. */
+  draft?: Draft | null;
+  /** The 加签 rows of this task (the people asked for their opinion). */
+  added_approvers?: Task[];
+}
+
+export interface SendBackTarget {
+  bpmn_id: string;
+  name: string;
+  completed_by: string | null;
+  completed_at: string | null;
+}
+
+export interface BatchResult {
+  task_id: number;
+  ok: boolean;
+  status: number;
+  error: string | { code?: string; message?: string } | null;
+}
+
+export interface InboxCounts {
+  mine: number;
+  group: number;
+  cc_unread: number;
+  started_open: number;
+  notifications_unread: number;
+}
+
+export interface CcItem {
+  instance_id: number;
+  title: string;
+  model_id: string;
+  status: InstanceStatus;
+  region: string | null;
+  by: string;
+  comment: string | null;
+  created_at: string;
+  read_at: string | null;
+  metadata: Metadata;
+}
+
+export interface Comment {
+  id: number;
+  author: string;
+  author_name?: string | null;
+  body: string;
+  attachments: string[];
+  task_id: number | null;
+  task_name: string | null;
+  created_at: string;
+}
+
+export interface Notification {
+  id: number;
+  kind: string;
+  title: string;
+  body: string;
+  process_instance_id: number | null;
+  task_id: number | null;
+  created_at: string;
+  read_at: string | null;
+}
+
+export interface NotificationPage extends Page<Notification> {
+  unread_count: number;
+}
+
+export interface DirectoryPerson {
+  id: number;
+  username: string;
+  display_name: string;
+  region: string;
+  department: string | null;
+  groups: string[];
+}
+
+export interface DirectoryQuery {
+  q?: string;
+  region?: string;
+  group?: string;
+  page?: number;
+  per_page?: number;
+}
+
+export interface Attachment {
+  ref: string;
+  sha256: string;
+  filename: string;
+  content_type: string;
+  size: number;
+  uploaded_at?: string;
+}
+
+export interface AttachmentMeta {
+  filename: string;
+  size: number;
+  content_type: string;
+  sha256: string;
 }
 
 export interface TimelineEvent {
@@ -122,6 +256,8 @@ export interface InstanceDetail extends Instance {
   data: JsonObject;
   tasks: Task[];
   timeline: TimelineEvent[];
+  /** What the caller may do on the request (e.g. "cc", "urge", "comment"), when the server says. */
+  allowed_actions?: string[];
 }
 
 /** One field problem of a 422 answer; `path` is a JSON Pointer ("" = the whole form). */

@@ -2,6 +2,7 @@
 // sign-out on desktops; a compact header and a bottom tab bar on phones (antd-mobile idiom).
 import {
   ArrowLeftOutlined,
+  AuditOutlined,
   FormOutlined,
   InboxOutlined,
   LogoutOutlined,
@@ -15,10 +16,12 @@ import { Link, NavLink, Outlet, useLocation, useNavigate } from "react-router";
 import { useAuth, useUser } from "../auth/AuthContext";
 import { regionName } from "../lib/format";
 import { LanguageSwitch } from "./LanguageSwitch";
+import { NotificationCenter } from "./NotificationCenter";
 
 const NAV = [
   { to: "/inbox", icon: <InboxOutlined />, label: "nav.inbox", short: "nav.inbox" },
   { to: "/start", icon: <FormOutlined />, label: "nav.start", short: "nav.startShort" },
+  { to: "/audit", icon: <AuditOutlined />, label: "audit.nav", short: "audit.navShort" },
 ] as const;
 
 /** Detail pages (a task, a request) take the whole phone screen, with a back arrow. */
@@ -107,6 +110,7 @@ export function AppShell() {
           </nav>
         )}
         <Space size={4} className="header-actions">
+          <NotificationCenter />
           <LanguageSwitch compact={mobile} />
           {!mobile && <UserMenu />}
         </Space>

@@ -5,18 +5,9 @@ import type { JsonObject, Task, TimelineEvent } from "../api";
 import type { FieldLabel } from "../forms/schema";
 import { pickLanguage } from "../lib/format";
 import { formatDateTime } from "../lib/time";
+import { AttachmentLinks } from "./AttachmentLinks";
 import { DataList } from "./DataList";
-
-const COLORS: Record<string, string> = {
-  instance_started: "blue",
-  task_completed: "green",
-  task_auto_completed: "green",
-  instance_completed: "green",
-  instance_withdrawn: "gray",
-  instance_terminated: "gray",
-  instance_error: "red",
-  timer_fired: "orange",
-};
+import { describeEvent } from "./timeline";
 
 /** Events a person did; the rest (task_created, timers...) are the engine talking. */
 const isSystem = (e: TimelineEvent) => e.actor === "system" || e.type === "task_created";
@@ -42,30 +33,29 @@ function Decisions({ data, labels }: { data: JsonObject; labels: Map<string, Fie
 
 function EventBody({ event, labels }: { event: TimelineEvent; labels: Map<string, FieldLabel> }) {
   const { t } = useTranslation();
-  const d = event.data ?? {};
-  const taskName = typeof d.task === "string" ? d.task : "";
-  const submitted = asObject(d.data);
-  const actor = event.actor === "system" ? t("event.system") : event.actor;
-  const what = t(`event.${event.type}`, { defaultValue: event.type });
-  const detail: string[] = [];
-  if (typeof d.lane === "string" && d.lane) detail.push(d.lane);
-  if (typeof d.reason === "string" && d.reason) detail.push(`${t("event.reason")}: ${d.reason}`);
-  if (typeof d.message === "string" && d.message) detail.push(d.message);
-  if (typeof d.from === "string" && typeof d.to === "string") detail.push(`${d.from} → ${d.to}`);
-  if (event.type === "timer_fired" && typeof d.due_at === "string") detail.push(formatDateTime(d.due_at));
+  const view = describeEvent(event, t);
+  const submitted = asObject(event.data?.data);
 
   return (
     <div className="timeline-event">
       <Flex gap={6} wrap align="baseline">
-        <Typography.Text strong>{actor}</Typography.Text>
-        <span>{what}</span>
-        {taskName && <Typography.Text strong>「{taskName}」</Typography.Text>}
+        <Typography.Text strong>{view.actor}</Typography.Text>
+        <span>{view.verb}</span>
+        {view.task && <Typography.Text strong>「{view.task}」</Typography.Text>}
+        {view.target && <span className="timeline-target">{view.target}</span>}
+        {view.tags.map((tag) => (
+          <Tag key={tag.text} color={tag.color}>
+            {tag.text}
+          </Tag>
+        ))}
         {submitted && <Decisions data={submitted} labels={labels} />}
       </Flex>
       <Typography.Text type="secondary" className="timeline-time">
         <time dateTime={event.at}>{formatDateTime(event.at)}</time>
-        {detail.length > 0 && <> · {detail.join(" · ")}</>}
+        {view.detail.length > 0 && <> · {view.detail.join(" · ")}</>}
       </Typography.Text>
+      {view.comment && <blockquote className="timeline-comment">{view.comment}</blockquote>}
+      <AttachmentLinks refs={view.attachments} />
       {submitted && Object.keys(submitted).length > 0 && event.type !== "instance_started" && (
         <details className="timeline-data">
           <summary>
@@ -94,11 +84,18 @@ export function InstanceTimeline({
   const visible = showSystem ? events : events.filter((e) => !isSystem(e) || e.type === "instance_error");
   const items: TimelineItemProps[] = visible.map((e) => ({
     key: e.seq,
-    color: COLORS[e.type] ?? "gray",
+    color: describeEvent(e, t).color,
     children: <EventBody event={e} labels={labels} />,
   }));
   const pending = openTasks.length
-    ? openTasks.map((task) => `${task.name}${task.lane ? `（${task.lane}）` : ""}`).join("、")
+    ? openTasks
+        .map((task) => {
+          // An added approver's task waits for named people, not for its step's lane.
+          const who =
+            task.kind === "added" ? (task.assignee ?? task.candidate_users.join(t("event.listSeparator"))) : task.lane;
+          return `${task.name}${who ? `（${who}）` : ""}`;
+        })
+        .join("、")
     : undefined;
   return (
     <div>

@@ -16,7 +16,12 @@ export function InstanceStatusTag({ status }: { status: InstanceStatus }) {
   return <Tag color={INSTANCE_COLORS[status] ?? "default"}>{t(`status.${status}`, { defaultValue: status })}</Tag>;
 }
 
-const TASK_COLORS: Record<TaskStatus, string> = { open: "processing", completed: "success", cancelled: "default" };
+const TASK_COLORS: Record<TaskStatus, string> = {
+  open: "processing",
+  on_hold: "warning",
+  completed: "success",
+  cancelled: "default",
+};
 
 export function TaskStatusTag({ status }: { status: TaskStatus }) {
   const { t } = useTranslation();

@@ -3,8 +3,8 @@
 import type { IChangeEvent } from "@rjsf/core";
 import Form from "@rjsf/antd";
 import type { RJSFValidationError, RegistryFieldsType, TemplatesType } from "@rjsf/utils";
-import { Alert, Button } from "antd";
-import { useMemo, useState } from "react";
+import { Alert, Button, Flex } from "antd";
+import { useCallback, useImperativeHandle, useMemo, useRef, useState, type ReactNode, type Ref } from "react";
 import { useTranslation } from "react-i18next";
 import type { FieldError, JsonObject, TaskDetail } from "../api";
 import {
@@ -86,9 +86,27 @@ function ProblemSummary({ title, problems }: { title: string; problems: Problem[
   );
 }
 
+/** What the task page may ask of the form (save a draft, submit with 后加签). */
+export interface TaskFormHandle {
+  /** The data as typed so far. */
+  data(): JsonObject;
+  /** Validates in the browser, showing the problems as a submit would; true when valid. */
+  validate(): boolean;
+}
+
+/** Passed to fields through rjsf's formContext: uploads in flight hold the submit back. */
+export interface TaskFormContext {
+  setUploading: (field: string, busy: boolean) => void;
+}
+
 export interface TaskFormProps {
   task: TaskDetail;
   canAct: boolean;
+  /** The data the form opens with (a saved draft), instead of the task's. */
+  initialData?: JsonObject;
+  handle?: Ref<TaskFormHandle>;
+  /** Buttons beside submit (save draft). */
+  secondary?: ReactNode;
   /** Sends the data; throws ApiError. 422 field errors come back through `ApiError.fieldErrors`. */
   onSubmit: (data: JsonObject) => Promise<void>;
   submitting: boolean;
@@ -96,7 +114,17 @@ export interface TaskFormProps {
   setServerErrors: (errors: ServerFieldError[]) => void;
 }
 
-export function TaskForm({ task, canAct, onSubmit, submitting, serverErrors, setServerErrors }: TaskFormProps) {
+export function TaskForm({
+  task,
+  canAct,
+  initialData,
+  handle,
+  secondary,
+  onSubmit,
+  submitting,
+  serverErrors,
+  setServerErrors,
+}: TaskFormProps) {
   const { t, i18n } = useTranslation();
   const lang = i18n.language;
   const raw = task.form?.schema ?? null;
@@ -109,7 +137,31 @@ export function TaskForm({ task, canAct, onSubmit, submitting, serverErrors, set
   );
   const validator = useMemo(() => validatorFor(dialectOf(raw)), [raw]);
   const transformErrors = useMemo(() => (schema ? makeTransformErrors(schema, lang) : undefined), [schema, lang]);
-  const [formData, setFormData] = useState<JsonObject>(() => task.data ?? {});
+  const [formData, setFormData] = useState<JsonObject>(() => initialData ?? task.data ?? {});
+  const dataRef = useRef(formData);
+  dataRef.current = formData;
+  // rjsf's Form instance: validateForm() shows the errors exactly as a submit attempt does.
+  const formRef = useRef<{ validateForm: () => boolean } | null>(null);
+  const [uploading, setUploadingFields] = useState<string[]>([]);
+  const setUploading = useCallback(
+    (field: string, busy: boolean) =>
+      setUploadingFields((list) =>
+        busy === list.includes(field) ? list : busy ? [...list, field] : list.filter((f) => f !== field),
+      ),
+    [],
+  );
+  const formContext = useMemo<TaskFormContext>(() => ({ setUploading }), [setUploading]);
+  useImperativeHandle(
+    handle,
+    () => ({
+      data: () => dataRef.current,
+      validate: () => {
+        setAttempted(true);
+        return formRef.current ? formRef.current.validateForm() : true;
+      },
+    }),
+    [],
+  );
   const [clientErrors, setClientErrors] = useState<RJSFValidationError[]>([]);
   // Validate as the person types only once they have tried to submit: no red fields up front.
   const [attempted, setAttempted] = useState(false);
@@ -130,11 +182,23 @@ export function TaskForm({ task, canAct, onSubmit, submitting, serverErrors, set
     }
   };
 
+  const waiting = uploading.length > 0;
   const actions = canAct ? (
     <div className="form-actions">
-      <Button type="primary" htmlType="submit" size="large" loading={submitting} block>
-        {submitting ? t("task.submitting") : t("task.submit")}
-      </Button>
+      <Flex gap={8} className="form-actions-row">
+        {secondary}
+        <Button
+          type="primary"
+          htmlType="submit"
+          size="large"
+          loading={submitting}
+          disabled={waiting}
+          block
+          className="submit-button"
+        >
+          {submitting ? t("task.submitting") : waiting ? t("attachments.waitForUpload") : t("task.submit")}
+        </Button>
+      </Flex>
     </div>
   ) : (
     <></>
@@ -165,6 +229,8 @@ export function TaskForm({ task, canAct, onSubmit, submitting, serverErrors, set
         problems={problems}
       />
       <Form
+        ref={formRef as never}
+        formContext={formContext}
         schema={shown ?? schema}
         uiSchema={uiSchema}
         formData={formData}

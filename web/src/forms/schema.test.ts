@@ -75,7 +75,7 @@ describe("prepareUiSchema", () => {
       },
       "en",
     );
-    expect(ui.files).toEqual({ "ui:field": "attachments" });
+    expect(ui.files).toEqual({ "ui:help": "Drawings", "ui:field": "attachments" });
     expect(ui.urgency).toEqual({ "ui:enumNames": ["Normal"], "ui:help": "Date needed" });
   });
 });

@@ -66,15 +66,13 @@ export function localizeUiSchema(uiSchema: JsonObject, lang: string): JsonObject
   return walk(uiSchema) as JsonObject;
 }
 
-/** UI schema for rjsf: localized texts; attachment fields get our attachments field (upload comes later). */
+/** UI schema for rjsf: localized texts; attachment fields get our attachments field (uploads). */
 export function prepareUiSchema(schema: JsonObject, uiSchema: JsonObject | null | undefined, lang = "zh-CN"): UiSchema {
   const ui: JsonObject = localizeUiSchema(uiSchema ?? {}, lang);
   const props = isObject(schema.properties) ? schema.properties : {};
   for (const [name, prop] of Object.entries(props)) {
     if (!isAttachment(prop)) continue;
-    // Help like "upload drawings" would contradict "uploading comes later": the field says it.
-    const { "ui:help": _help, ...rest } = isObject(ui[name]) ? ui[name] : {};
-    ui[name] = { ...rest, "ui:field": "attachments" };
+    ui[name] = { ...(isObject(ui[name]) ? ui[name] : {}), "ui:field": "attachments" };
   }
   return ui as UiSchema;
 }

@@ -1,5 +1,7 @@
 import i18n from "i18next";
 import { initReactI18next } from "react-i18next";
+import auditEn from "./audit.en.json";
+import auditZhCN from "./audit.zh-CN.json";
 import en from "./en.json";
 import zhCN from "./zh-CN.json";
 
@@ -8,7 +10,10 @@ export type Language = (typeof LANGUAGES)[number];
 export const DEFAULT_LANGUAGE: Language = "zh-CN";
 const STORAGE_KEY = "approvals.lang";
 
-export const resources = { "zh-CN": { translation: zhCN }, en: { translation: en } } as const;
+export const resources = {
+  "zh-CN": { translation: { ...zhCN, ...auditZhCN } },
+  en: { translation: { ...en, ...auditEn } },
+} as const;
 
 export function isLanguage(value: unknown): value is Language {
   return typeof value === "string" && (LANGUAGES as readonly string[]).includes(value);

@@ -1,11 +1,11 @@
 import { FilterOutlined, ReloadOutlined } from "@ant-design/icons";
-import { Badge, Button, Flex, Input, Select } from "antd";
-import { useEffect, useState } from "react";
+import { Badge, Button, Flex, Input, Select, Switch } from "antd";
+import { useEffect, useId, useState } from "react";
 import { useTranslation } from "react-i18next";
 import type { ProcessModel } from "../api";
 import { pickLanguage, regionName } from "../lib/format";
 import { useRegions } from "../lib/regions";
-import { INSTANCE_SORTS, TASK_SORTS, type InboxParams } from "./params";
+import { filterable, INSTANCE_SORTS, TASK_SORTS, type InboxParams } from "./params";
 
 const FALLBACK_REGIONS = ["HQ", "EAST", "SOUTH", "NORTH", "WEST"];
 const SORT_LABELS: Record<string, string> = {
@@ -32,6 +32,8 @@ export function Filters({ params, models, mobile, onChange, onRefresh, loading }
   const loaded = useRegions();
   const regions = loaded.length ? loaded.map((r) => r.code) : FALLBACK_REGIONS;
   useEffect(() => setQ(params.q), [params.q]);
+  const unreadId = useId();
+  const can = filterable(params.tab);
   const instances = params.tab === "started";
   const sorts = instances ? INSTANCE_SORTS : TASK_SORTS;
   const active = [params.process, params.region, params.sort].filter(Boolean).length;
@@ -72,7 +74,13 @@ export function Filters({ params, models, mobile, onChange, onRefresh, loading }
   return (
     <div className="filters" role="search">
       <Flex gap={8} align="center">
-        {!instances && (
+        {params.tab === "cc" && (
+          <Flex gap={8} align="center" className="unread-toggle">
+            <Switch id={unreadId} checked={params.unread} onChange={(v) => onChange({ unread: v, page: 1 })} />
+            <label htmlFor={unreadId}>{t("inbox.unreadOnly")}</label>
+          </Flex>
+        )}
+        {can.search && (
           <Input.Search
             aria-label={t("inbox.searchLabel")}
             placeholder={t("inbox.search")}
@@ -87,7 +95,9 @@ export function Filters({ params, models, mobile, onChange, onRefresh, loading }
             className="filter-search"
           />
         )}
-        {mobile ? (
+        {!can.selects ? (
+          <span className="filters-spacer" />
+        ) : mobile ? (
           <Badge count={active} size="small">
             <Button icon={<FilterOutlined />} aria-expanded={open} onClick={() => setOpen((o) => !o)}>
               {t("inbox.filters")}
@@ -98,7 +108,7 @@ export function Filters({ params, models, mobile, onChange, onRefresh, loading }
         )}
         <Button icon={<ReloadOutlined />} aria-label={t("inbox.refresh")} onClick={onRefresh} loading={loading} />
       </Flex>
-      {mobile && open && (
+      {mobile && open && can.selects && (
         <Flex vertical gap={8} className="filters-panel">
           {selects}
         </Flex>

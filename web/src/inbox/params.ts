@@ -1,7 +1,7 @@
 // The inbox's state lives in the URL (?tab=group&q=ETO&page=2): back/forward and shared links work.
 import type { TaskQuery, InstanceQuery, TaskSort } from "../api";
 
-export const TABS = ["mine", "group", "started", "done"] as const;
+export const TABS = ["mine", "group", "cc", "started", "done"] as const;
 export type InboxTab = (typeof TABS)[number];
 
 export interface InboxParams {
@@ -11,6 +11,8 @@ export interface InboxParams {
   region: string;
   sort: string;
   page: number;
+  /** CC tab: only what I have not read yet. */
+  unread: boolean;
 }
 
 export const PER_PAGE = 20;
@@ -27,6 +29,7 @@ export function readParams(search: URLSearchParams): InboxParams {
     region: search.get("region") ?? "",
     sort: search.get("sort") ?? "",
     page: Number.isInteger(page) && page > 0 ? page : 1,
+    unread: tab === "cc" && search.get("unread") === "1",
   };
 }
 
@@ -39,6 +42,7 @@ export function writeParams(p: InboxParams): URLSearchParams {
   if (p.region) out.set("region", p.region);
   if (p.sort) out.set("sort", p.sort);
   if (p.page > 1) out.set("page", String(p.page));
+  if (p.tab === "cc" && p.unread) out.set("unread", "1");
   return out;
 }
 
@@ -70,3 +74,14 @@ export function instanceQuery(p: InboxParams, username: string): InstanceQuery {
     per_page: PER_PAGE,
   };
 }
+
+/** The GET /cc query of "CC'd to me" (the API filters by read state only). */
+export function ccQuery(p: InboxParams): { unread?: boolean; page: number; per_page: number } {
+  return { unread: p.unread || undefined, page: p.page, per_page: PER_PAGE };
+}
+
+/** Tabs whose lists the text search, process/region filters and sorting apply to. */
+export const filterable = (tab: InboxTab): { search: boolean; selects: boolean } => ({
+  search: tab === "mine" || tab === "group" || tab === "done",
+  selects: tab !== "cc",
+});

@@ -1,14 +1,17 @@
 import { PlusOutlined } from "@ant-design/icons";
-import { Badge, Button, Empty, Grid, Pagination, Spin, Tabs, Typography } from "antd";
+import { App, Badge, Button, Empty, Grid, Pagination, Spin, Tabs, Typography } from "antd";
 import { useCallback, useEffect, useState } from "react";
 import { useTranslation } from "react-i18next";
 import { useNavigate, useSearchParams } from "react-router";
-import { api, type Instance, type Page, type ProcessModel, type Task } from "../api";
+import { api, ApiError, type CcItem, type Instance, type Page, type ProcessModel, type Task } from "../api";
 import { useUser } from "../auth/AuthContext";
 import { ErrorState } from "../components/ErrorState";
+import { BatchApproveBar } from "../inbox/BatchApprove";
+import { CcCards, CcTable } from "../inbox/CcList";
 import { Filters } from "../inbox/Filters";
 import { InstanceCards, InstanceTable } from "../inbox/InstanceList";
 import {
+  ccQuery,
   instanceQuery,
   PER_PAGE,
   readParams,
@@ -22,22 +25,27 @@ import { rememberInbox } from "../inbox/lastInbox";
 import { TaskCards, TaskTable } from "../inbox/TaskList";
 import { useAsync } from "../lib/useAsync";
 import { usePageTitle } from "../lib/usePageTitle";
+import { actionErrorMessage } from "../task/actions";
 
 type Counts = Partial<Record<InboxTab, number>>;
 
-/** Totals for the tab badges (one small query per tab, unfiltered). */
+/** Totals for the tab badges: GET /inbox/counts (mine, group, unread CCs, my open requests);
+ * servers without it get one small query per tab instead. */
 function useCounts(username: string, refreshKey: number): Counts {
   const [counts, setCounts] = useState<Counts>({});
   useEffect(() => {
     let live = true;
     const one = { page: 1, per_page: 1 };
     const total = (p: Promise<{ total: number }>) => p.then((r) => r.total).catch(() => undefined);
-    void Promise.all([
-      total(api.tasks({ scope: "mine", status: "open", ...one })),
-      total(api.tasks({ scope: "group", status: "open", ...one })),
-      total(api.instances({ initiator: username, ...one })),
-      total(api.tasks({ scope: "mine", status: "completed", ...one })),
-    ]).then(([mine, group, started, done]) => live && setCounts({ mine, group, started, done }));
+    api.inboxCounts().then(
+      (c) => live && setCounts({ mine: c.mine, group: c.group, cc: c.cc_unread, started: c.started_open }),
+      () =>
+        void Promise.all([
+          total(api.tasks({ scope: "mine", status: "open", ...one })),
+          total(api.tasks({ scope: "group", status: "open", ...one })),
+          total(api.instances({ initiator: username, ...one })),
+        ]).then(([mine, group, started]) => live && setCounts({ mine, group, started })),
+    );
     return () => {
       live = false;
     };
@@ -45,7 +53,13 @@ function useCounts(username: string, refreshKey: number): Counts {
   return counts;
 }
 
-type Rows = { kind: "tasks"; page: Page<Task> } | { kind: "instances"; page: Page<Instance> };
+type Rows =
+  | { kind: "tasks"; page: Page<Task> }
+  | { kind: "instances"; page: Page<Instance> }
+  | { kind: "cc"; page: Page<CcItem> };
+
+/** Gray badges count what needs no action from me; blue ones what does. */
+const ACTION_TABS: InboxTab[] = ["mine", "group"];
 
 export function InboxPage() {
   const { t } = useTranslation();
@@ -63,10 +77,31 @@ export function InboxPage() {
     async (signal) =>
       params.tab === "started"
         ? { kind: "instances", page: await api.instances(instanceQuery(params, user.username), signal) }
-        : { kind: "tasks", page: await api.tasks(taskQuery(params), signal) },
+        : params.tab === "cc"
+          ? { kind: "cc", page: await api.cc(ccQuery(params), signal) }
+          : { kind: "tasks", page: await api.tasks(taskQuery(params), signal) },
     [key, refreshKey],
   );
   const counts = useCounts(user.username, refreshKey);
+  const { message } = App.useApp();
+  const [selected, setSelected] = useState<number[]>([]);
+  const [claiming, setClaiming] = useState<number | null>(null);
+  // A selection belongs to the list it was made on.
+  useEffect(() => setSelected([]), [key]);
+
+  const claim = async (task: Task) => {
+    setClaiming(task.id);
+    try {
+      await api.claim(task.id);
+      message.success(t("claim.claimedName", { name: task.name }));
+      setRefreshKey((k) => k + 1);
+    } catch (e) {
+      message.error(e instanceof ApiError && e.isConflict ? t("claim.taken") : actionErrorMessage(e, t));
+      setRefreshKey((k) => k + 1);
+    } finally {
+      setClaiming(null);
+    }
+  };
 
   const update = useCallback(
     (patch: Partial<InboxParams>) => setSearch(writeParams({ ...readParams(search), ...patch })),
@@ -90,7 +125,11 @@ export function InboxPage() {
       ? t("inbox.emptyStarted")
       : params.tab === "done"
         ? t("inbox.emptyDone")
-        : t("inbox.empty");
+        : params.tab === "cc"
+          ? t("inbox.emptyCc")
+          : params.tab === "group"
+            ? t("inbox.emptyGroup")
+            : t("inbox.empty");
 
   const list = () => {
     if (rows.error && !data) return <ErrorState error={rows.error} onRetry={rows.reload} />;
@@ -113,10 +152,34 @@ export function InboxPage() {
         <InstanceTable instances={data.page.items} loading={rows.loading} />
       );
     }
-    return mobile ? (
-      <TaskCards tasks={data.page.items} done={params.tab === "done"} />
-    ) : (
-      <TaskTable tasks={data.page.items} done={params.tab === "done"} loading={rows.loading} />
+    if (data.kind === "cc") {
+      return mobile ? <CcCards items={data.page.items} /> : <CcTable items={data.page.items} loading={rows.loading} />;
+    }
+    const controls = {
+      selection:
+        (params.tab === "mine" || params.tab === "group") && data.page.items.some((x) => x.batch_approvable)
+          ? { selected, onChange: setSelected }
+          : undefined,
+      onClaim: params.tab === "group" ? (task: Task) => void claim(task) : undefined,
+      claiming,
+    };
+    return (
+      <>
+        {(params.tab === "mine" || params.tab === "group") && (
+          <BatchApproveBar
+            tasks={data.page.items}
+            selected={selected}
+            onChange={setSelected}
+            onDone={refresh}
+            mobile={mobile}
+          />
+        )}
+        {mobile ? (
+          <TaskCards tasks={data.page.items} done={params.tab === "done"} {...controls} />
+        ) : (
+          <TaskTable tasks={data.page.items} done={params.tab === "done"} loading={rows.loading} {...controls} />
+        )}
+      </>
     );
   };
 
@@ -127,8 +190,16 @@ export function InboxPage() {
       </Typography.Title>
       <Tabs
         activeKey={params.tab}
-        tabBarGutter={mobile ? 20 : undefined}
-        onChange={(tab) => update({ tab: tab as InboxTab, page: 1, sort: "", q: tab === "started" ? "" : params.q })}
+        tabBarGutter={mobile ? 12 : undefined}
+        onChange={(tab) =>
+          update({
+            tab: tab as InboxTab,
+            page: 1,
+            sort: "",
+            q: tab === "started" || tab === "cc" ? "" : params.q,
+            unread: false,
+          })
+        }
         items={TABS.map((tab) => ({
           key: tab,
           label: (
@@ -139,9 +210,11 @@ export function InboxPage() {
                   count={counts[tab]}
                   showZero={false}
                   overflowCount={99}
-                  color={tab === "mine" || tab === "group" ? undefined : "#8c8c8c"}
+                  color={ACTION_TABS.includes(tab) ? undefined : tab === "cc" ? "#1668dc" : "#6b6b6b"}
                   className="tab-badge"
-                  aria-label={t("inbox.total", { count: counts[tab] })}
+                  aria-label={
+                    tab === "cc" ? t("inbox.unreadCount", { n: counts[tab] }) : t("inbox.total", { count: counts[tab] })
+                  }
                 />
               )}
             </span>

@@ -1,10 +1,11 @@
-import { RollbackOutlined } from "@ant-design/icons";
-import { Alert, App, Button, Card, Col, Flex, Input, List, Modal, Row, Spin, Tag, Typography } from "antd";
+import { BellOutlined, RollbackOutlined, ShareAltOutlined } from "@ant-design/icons";
+import { Alert, App, Button, Card, Col, Flex, Input, List, Modal, Row, Space, Spin, Tag, Typography } from "antd";
 import { lazy, Suspense, useId, useState } from "react";
 import { useTranslation } from "react-i18next";
 import { Link, useParams } from "react-router";
-import { api, ApiError, type InstanceDetail, type Task } from "../api";
+import { api, ApiError, type InstanceDetail, type Task, type User } from "../api";
 import { useUser } from "../auth/AuthContext";
+import { Comments } from "../components/Comments";
 import { DataList } from "../components/DataList";
 import { ErrorState } from "../components/ErrorState";
 import { InstanceTimeline } from "../components/InstanceTimeline";
@@ -16,6 +17,8 @@ import { useFieldLabels, useModel } from "../lib/modelFiles";
 import { formatDateTime } from "../lib/time";
 import { useAsync } from "../lib/useAsync";
 import { usePageTitle } from "../lib/usePageTitle";
+import { CcDialog, UrgeDialog } from "../task/ActionDialogs";
+import { instanceActions } from "../task/actions";
 
 // bpmn-js is large: load it only when a request page is opened.
 const BpmnDiagram = lazy(() => import("../components/BpmnDiagram"));
@@ -113,6 +116,49 @@ function OpenTasks({ tasks }: { tasks: Task[] }) {
   );
 }
 
+/** 催办 and 抄送 on the request: small dialogs, then the history shows them. */
+function RequestActions({ instance, user, onDone }: { instance: InstanceDetail; user: User; onDone: () => void }) {
+  const { t } = useTranslation();
+  const { message } = App.useApp();
+  const [dialog, setDialog] = useState<"urge" | "cc" | null>(null);
+  const can = instanceActions(instance, user);
+  if (!can.urge && !can.cc) return null;
+  const common = {
+    onClose: () => setDialog(null),
+    onConflict: () => {
+      setDialog(null);
+      message.warning(t("actions.conflict"));
+      onDone();
+    },
+    onDone: (summary: string) => {
+      setDialog(null);
+      message.success(summary);
+      onDone();
+    },
+  };
+  return (
+    <>
+      {can.urge && (
+        <Button icon={<BellOutlined aria-hidden />} onClick={() => setDialog("urge")}>
+          {t("actions.urge.button")}
+        </Button>
+      )}
+      {can.cc && (
+        <Button icon={<ShareAltOutlined aria-hidden />} onClick={() => setDialog("cc")}>
+          {t("actions.cc.button")}
+        </Button>
+      )}
+      <UrgeDialog {...common} open={dialog === "urge"} run={(comment) => api.urgeInstance(instance.id, comment)} />
+      <CcDialog
+        {...common}
+        open={dialog === "cc"}
+        me={user.username}
+        run={(users, comment) => api.ccInstance(instance.id, users, comment)}
+      />
+    </>
+  );
+}
+
 export function InstancePage() {
   const { t, i18n } = useTranslation();
   const user = useUser();
@@ -142,7 +188,10 @@ export function InstancePage() {
             </Typography.Title>
             <InstanceStatusTag status={instance.status} />
           </Flex>
-          {canWithdraw && <WithdrawButton instance={instance} onDone={setData} />}
+          <Space wrap size={8}>
+            <RequestActions instance={instance} user={user} onDone={reload} />
+            {canWithdraw && <WithdrawButton instance={instance} onDone={setData} />}
+          </Space>
         </Flex>
       </header>
       {instance.status === "error" && instance.error != null && (
@@ -178,6 +227,13 @@ export function InstancePage() {
             </Card>
             <Card size="small" title={<h2 className="card-title">{t("instance.data")}</h2>}>
               <DataList data={instance.data} labels={labels} />
+            </Card>
+            <Card size="small" title={<h2 className="card-title">{t("comments.title")}</h2>} className="comments-card">
+              <Comments
+                instanceId={instance.id}
+                canComment={instanceActions(instance, user).comment}
+                onPosted={reload}
+              />
             </Card>
             {bpmnFile && (
               <Card size="small" title={<h2 className="card-title">{t("instance.diagram")}</h2>}>

@@ -21,7 +21,7 @@ export function LoginPage() {
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   usePageTitle(t("login.title"));
-  const from = (location.state as { from?: string } | null)?.from ?? "/inbox";
+  const from = (location.state as { from?: string } | null)?.from ?? "/"; // "/" leads by role (HomeRedirect)
   if (user) return <Navigate to={from} replace />;
 
   const onFinish = async ({ username, password }: Fields) => {
