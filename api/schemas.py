@@ -268,7 +268,8 @@ class CcItemOut(Schema):
 
 class TaskListArgs(PageArgs):
     scope = fields.String(load_default="mine", validate=validate.OneOf(["mine", "group", "all"]))
-    status = fields.String(load_default="open", validate=validate.OneOf(["open", "completed", "cancelled", "any"]))
+    status = fields.String(load_default="open", validate=validate.OneOf(["open", "on_hold", "completed", "cancelled", "any"]),
+                           metadata={"description": "open (for scope=mine also my tasks on hold for 加签)"})
     process_instance_id = fields.Integer()
     process = fields.String()
     q = fields.String(validate=validate.Length(max=200))
@@ -306,7 +307,7 @@ class InstanceOut(Schema):
     id = fields.Integer()
     process_model_id = fields.String(attribute="model_id")
     process_id = fields.String()
-    version = fields.Integer()
+    version = fields.Integer(allow_none=True)  # the list leaves it out (None)
     title = fields.String()
     status = fields.String()
     initiator = fields.String()
@@ -322,6 +323,8 @@ class InstanceDetailOut(InstanceOut):
     data = fields.Dict()
     tasks = fields.List(fields.Nested(TaskOut))
     timeline = fields.List(fields.Nested(AuditEventOut))
+    allowed_actions = fields.List(fields.String(), metadata={
+        "description": "what the caller may do with the request now: withdraw, urge, cc, comment"})
 
 
 def page_schema(item: type[Schema], name: str) -> type[Schema]:

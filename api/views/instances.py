@@ -79,6 +79,7 @@ def detail(instance: ProcessInstance) -> dict[str, Any]:
     parsed = service.parsed_version(session, engine_ctx(), instance.version_id)
     out["data"] = redact(workflow_data(load_state(instance.state, parsed, None)), hidden)
     out["timeline"] = _timeline(instance, hidden)
+    out["allowed_actions"] = actions.instance_actions(session, require_user(), instance)
     return out
 
 

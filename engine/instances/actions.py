@@ -122,7 +122,7 @@ def transfer(session: Session, ctx: EngineContext, *, task_id: int, actor: User,
     return row
 
 
-def _may_involve_others(session: Session, actor: User, instance: ProcessInstance) -> bool:
+def may_involve_others(session: Session, actor: User, instance: ProcessInstance) -> bool:
     """The initiator, an admin, or someone who may act on an open task of the request."""
     if actor.id == instance.initiator_id or actor.has_role("admin"):
         return True
@@ -131,11 +131,29 @@ def _may_involve_others(session: Session, actor: User, instance: ProcessInstance
     return any(access.is_candidate(session, actor, r) for r in rows)
 
 
+def instance_actions(session: Session, user: User, instance: ProcessInstance) -> list[str]:
+    """What the user may do with the request as a whole (the task page lists a task's own)."""
+    if user.has_role("auditor") and not user.has_role("admin"):
+        return []
+    out = []
+    running = instance.status not in FINISHED_STATUSES
+    if running and user.id == instance.initiator_id:
+        out.append("withdraw")
+    if running:
+        rows = list(session.execute(select(HumanTask).where(HumanTask.instance_id == instance.id,
+                                                            HumanTask.status == OPEN)).scalars())
+        if rows and not any(access.is_candidate(session, user, r) for r in rows):
+            out.append("urge")
+    if may_involve_others(session, user, instance):
+        out.append("cc")
+    return [*out, "comment"]
+
+
 def cc(session: Session, ctx: EngineContext, *, instance_id: int, actor: User, usernames: list[str],
        comment: str = "", task_id: int | None = None) -> list[str]:
     """抄送: the people may read the request from now on (read-only) and find it in their CC tab."""
     instance = get_instance(session, actor, instance_id)
-    if not _may_involve_others(session, actor, instance):
+    if not may_involve_others(session, actor, instance):
         raise Forbidden("only the initiator or a current approver may CC others")
     if not usernames or len(usernames) > MAX_PEOPLE:
         raise BadRequest(f"name 1 to {MAX_PEOPLE} people", {"field": "users"})

@@ -79,8 +79,9 @@ def add_approvers(
         child = HumanTask(
             instance_id=instance.id, task_guid=row.task_guid, bpmn_id=row.bpmn_id, name=f"{row.name}（加签）",
             lane=row.lane, model_id=row.model_id, region=row.region, status=OPEN, kind=ADDED, parent_id=row.id,
-            add_position=position, add_sign=sign, added_by_id=actor.id, assignee_id=person.id, due_at=row.due_at,
-            created_at=now,
+            add_position=position, add_sign=sign, added_by_id=actor.id, assignee_id=person.id, created_at=now,
+            # The step's SLA goes on with the people it now waits for: reminders and escalation.
+            due_at=row.due_at, sla_state=row.sla_state, next_sla_check_at=row.next_sla_check_at,
         )
         session.add(child)
         session.flush()

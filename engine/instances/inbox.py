@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from engine.errors import BadRequest
 from engine.instances import access
-from engine.instances.models import HumanTask, InstanceCC, InstanceMetadata, ProcessInstance, TaskCandidate
+from engine.instances.models import HELD, OPEN, HumanTask, InstanceCC, InstanceMetadata, ProcessInstance, TaskCandidate
 from engine.org.models import User
 
 TASK_SORTS = {
@@ -74,10 +74,13 @@ def list_tasks(
             stmt = stmt.where(or_(scope_filter, candidate))
     else:
         raise BadRequest("scope must be mine, group or all")
-    if status in ("open", "completed", "cancelled"):
+    if status == "open" and scope == "mine":
+        # My tasks waiting for added approvers (加签) stay in my list, marked on_hold.
+        stmt = stmt.where(HumanTask.status.in_((OPEN, HELD)))
+    elif status in ("open", "completed", "cancelled", "on_hold"):
         stmt = stmt.where(HumanTask.status == status)
     elif status != "any":
-        raise BadRequest("status must be open, completed, cancelled or any")
+        raise BadRequest("status must be open, on_hold, completed, cancelled or any")
     if instance_id is not None:
         stmt = stmt.where(HumanTask.instance_id == instance_id)
     if region:

@@ -361,3 +361,17 @@ def test_the_record_lists_the_actions_and_named_attachments(login: Any, app: Any
     assert steps["task_sent_back"].comment == "请补充预算" and steps["task_sent_back"].actor == "east_manager"
     assert steps["comment_added"].comment == "方案见附件"
     assert [(a.name, a.sha256) for a in data.attachments] == [("施工方案.pdf", up["sha256"])]
+
+
+def test_the_request_says_what_the_caller_may_do_and_on_hold_tasks_stay_in_my_list(login: Any) -> None:
+    ops, mgr, auditor = login("east_ops"), login("east_manager"), login("auditor")
+    iid, review = _start_and_apply(ops)
+    assert _instance(ops, iid)["allowed_actions"] == ["withdraw", "urge", "cc", "comment"]
+    assert _instance(mgr, iid)["allowed_actions"] == ["cc", "comment"]  # its approver: nobody to urge
+    assert _instance(login("east_planner"), iid)["allowed_actions"] == ["urge", "comment"]
+    assert _instance(auditor, iid)["allowed_actions"] == []
+    assert mgr.post(f"/api/v1/tasks/{review['id']}/claim").status_code == 200
+    assert mgr.post(f"/api/v1/tasks/{review['id']}/add-approver",
+                    json={"users": ["east_engineer"], "position": "before"}).status_code == 200
+    mine = mgr.get(f"/api/v1/tasks?scope=mine&process_instance_id={iid}").get_json()["items"]
+    assert [(t["id"], t["status"]) for t in mine] == [(review["id"], "on_hold")]
