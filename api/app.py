@@ -6,18 +6,27 @@ from typing import Any
 from flask import Flask, jsonify
 from flask_smorest import Api
 from sqlalchemy import text
+from werkzeug.routing import IntegerConverter
 
 from api.config import Settings
 from api.db import db, init_db
-from api.errors import http_error, register_error_handlers
+from api.errors import ErrorSchema, http_error, register_error_handlers
 from api.jsonio import ApiJSONProvider
 from engine.deploy.specs import SpecCache
 from engine.instances.runner import EngineContext, configure_timezone
 from engine.sla_calendar import configure_calendars
 
 
+class BoundedIntConverter(IntegerConverter):
+    def __init__(self, map: Any, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("max", 2**63 - 1)
+        super().__init__(map, *args, **kwargs)
+
+
 class JsonErrorApi(Api):
-    """flask-smorest with our error shape instead of its own."""
+    """flask-smorest with our error shape instead of its own (handled and documented)."""
+
+    ERROR_SCHEMA = ErrorSchema
 
     def handle_http_exception(self, error: Any) -> Any:
         return http_error(error)
@@ -26,6 +35,8 @@ class JsonErrorApi(Api):
 def create_app(config: dict[str, Any] | None = None) -> Flask:
     settings = Settings.from_env(config)
     app = Flask(__name__, instance_path=str(settings.instance_dir), static_folder=None)
+    # Ids are 64-bit in the database: /tasks/99999999999999999999 is a 404, not an overflow.
+    app.url_map.converters["int"] = BoundedIntConverter
     app.json = ApiJSONProvider(app)
     app.config.update(
         SECRET_KEY=settings.secret_key,

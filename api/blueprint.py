@@ -2,12 +2,13 @@
 json.loads, which would turn 0.1 into a float before any validation)."""
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import flask
 import flask_smorest
 from webargs import core
-from webargs.flaskparser import FlaskParser, is_json_request
+from webargs.flaskparser import FlaskParser, abort, is_json_request
 
 from forms import json_loads
 
@@ -17,10 +18,18 @@ class ExactJsonParser(FlaskParser):
         if not is_json_request(req):
             return core.missing
         data = req.get_data(cache=True)
+        # webargs turns only JSONDecodeError/UnicodeDecodeError into its 400; anything else raised
+        # here would be a 500.
         try:
             return json_loads(data.decode("utf-8"))
+        except json.JSONDecodeError as exc:
+            if not data.strip():
+                raise  # webargs: an empty body is a missing one
+            abort(400, exc=exc, messages={"json": [f"invalid JSON: {exc.msg}"]})
         except UnicodeDecodeError as exc:
-            raise ValueError(f"request body is not UTF-8: {exc.reason}") from exc
+            abort(400, exc=exc, messages={"json": [f"the request body is not UTF-8: {exc.reason}"]})
+        except RecursionError:  # [[[[...]]]] 100,000 deep
+            abort(400, messages={"json": ["the JSON document is nested too deeply"]})
 
 
 class Blueprint(flask_smorest.Blueprint):

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import marshmallow as ma
 from flask import Flask, Response, jsonify
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm.exc import StaleDataError
@@ -13,6 +14,27 @@ from engine.errors import DomainError
 _CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
           409: "conflict", 413: "too_large", 415: "unsupported_media_type", 422: "validation_error",
           429: "too_many_requests"}
+
+
+class _ErrorBody(ma.Schema):
+    class Meta:
+        unknown = ma.INCLUDE
+
+    code = ma.fields.String(required=True, metadata={"description": "machine-readable, e.g. model_invalid"})
+    message = ma.fields.String(required=True)
+    details = ma.fields.Raw(allow_none=True)
+
+
+class ErrorSchema(ma.Schema):
+    """The API's one error shape, for the OpenAPI document (error_response writes it). Validation
+    errors repeat details.errors at the top level: [{path, message}], or for a model
+    [{file, line, element_id, message}]."""
+
+    class Meta:
+        unknown = ma.INCLUDE
+
+    error = ma.fields.Nested(_ErrorBody, required=True)
+    errors = ma.fields.List(ma.fields.Dict())
 
 
 def error_response(status: int, code: str, message: str, details: Any = None, **extra: Any) -> Response:
@@ -81,6 +103,13 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException) -> Response:
         return http_error(exc)
+
+    @app.errorhandler(OverflowError)
+    def _overflow(exc: OverflowError) -> Response:
+        # A number past what the database stores (SQLite: "Python int too large to convert to
+        # SQLite INTEGER"), or a date computed from one: bad input, not a server fault.
+        app.logger.warning("number out of range: %s", exc)
+        return error_response(400, "bad_request", "a number in the request is out of range")
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> Response:

@@ -28,4 +28,7 @@ class ApiJSONProvider(DefaultJSONProvider):
         return json_dumps(obj, default=_default, **kwargs)
 
     def loads(self, s: str | bytes, **kwargs: Any) -> Any:
-        return json_loads(s)
+        try:
+            return json_loads(s)
+        except RecursionError:  # [[[[...]]]] 100,000 deep: bad input (400), not a server error
+            raise ValueError("the JSON document is nested too deeply") from None

@@ -25,15 +25,47 @@ from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any
 
+# Numbers past this many digits (or this decimal exponent) are refused when parsed: Python cannot
+# even print a longer int, and 1e999999999 makes exact decimal arithmetic (multipleOf, int())
+# take minutes. JSONDecodeError, so that every caller treats them as malformed JSON (a 400).
+MAX_NUMBER_DIGITS = 4300
+_SURROGATE_ESCAPE = re.compile(r"\\[uU][dD][89a-fA-F]")
+
+
+def _refuse(message: str, text: str) -> json.JSONDecodeError:
+    return json.JSONDecodeError(message, text[:50], 0)
+
 
 def _reject_constant(name: str) -> Any:
     # NaN and Infinity are not JSON; Python's json accepts them by default.
-    raise ValueError(f"{name} is not a valid JSON number")
+    raise _refuse(f"{name} is not a valid JSON number", name)
+
+
+def _parse_int(text: str) -> int:
+    if len(text) > MAX_NUMBER_DIGITS:
+        raise _refuse(f"a number has more than {MAX_NUMBER_DIGITS} digits", text)
+    return int(text)
+
+
+def _parse_decimal(text: str) -> Decimal:
+    value = Decimal(text)
+    if len(text) > MAX_NUMBER_DIGITS or abs(value.adjusted()) > MAX_NUMBER_DIGITS:
+        raise _refuse(f"a number is out of range (more than {MAX_NUMBER_DIGITS} digits or exponent)", text)
+    return value
 
 
 def json_loads(text: str | bytes) -> Any:
-    """Parse JSON, giving ``Decimal`` for non-integer numbers and rejecting NaN/Infinity."""
-    return json.loads(text, parse_float=Decimal, parse_constant=_reject_constant)
+    """Parse JSON, giving ``Decimal`` for non-integer numbers and rejecting NaN/Infinity,
+    numbers of more than MAX_NUMBER_DIGITS digits, and lone surrogates (``"\\ud800"``: not text,
+    and no database or encoder accepts it)."""
+    value = json.loads(text, parse_float=_parse_decimal, parse_int=_parse_int, parse_constant=_reject_constant)
+    raw = text if isinstance(text, str) else text.decode("utf-8", "replace")
+    if _SURROGATE_ESCAPE.search(raw):  # rare (emoji escapes): only then the full check
+        try:
+            json.dumps(value, ensure_ascii=False, default=str).encode("utf-8")
+        except UnicodeEncodeError:
+            raise _refuse("a string holds a lone surrogate (\\ud800-\\udfff), which is not text", raw) from None
+    return value
 
 
 def decimal_text(value: Decimal) -> str:

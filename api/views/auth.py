@@ -4,7 +4,6 @@ from typing import Any
 
 from flask import current_app, make_response, request
 from flask import session as cookie
-from flask.views import MethodView
 
 from api.auth import (
     CSRF_COOKIE,
@@ -75,14 +74,13 @@ def me() -> User:
     return require_user()
 
 
-class Users(MethodView):
-    @roles_required("admin")
-    @blp.response(200, UserOut(many=True))
-    def get(self) -> list[User]:
-        """Every user of the organisation (administrators only)."""
-        from sqlalchemy import select
+@blp.route("/users")
+@roles_required("admin")
+@blp.response(200, UserOut(many=True))
+def users() -> list[User]:
+    """Every user of the organisation (administrators only)."""
+    # A plain route, not a MethodView: flask-smorest lost the MethodView's 200 response from the
+    # OpenAPI document (POST /users, another blueprint, shares the path).
+    from sqlalchemy import select
 
-        return list(db().execute(select(User).order_by(User.username)).scalars())
-
-
-blp.add_url_rule("/users", view_func=Users.as_view("users"))
+    return list(db().execute(select(User).order_by(User.username)).scalars())

@@ -12,12 +12,18 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.audit.service import append_system_event
+from engine.deploy.lint import check_model_files
 from engine.deploy.loader import MODEL_FILE, discover_models, group_display_name
 from engine.deploy.models import ModelVersion, ProcessDefinition, ProcessModel
 from engine.deploy.specs import ParsedVersion, Resolver, check_forms, check_scripts, parse_version
+from engine.deploy.xml import MAX_MODEL_FILE_BYTES
 from engine.errors import ElementError, ModelInvalid, NotFound
 
 MAX_MODEL_ID = 255
+# A version is every file of the model (files a deployment omits are kept from the one before),
+# stored whole in each version: bounded in count and total size, not only per request.
+MAX_MODEL_FILES = 200
+MAX_MODEL_TOTAL_BYTES = 20 * 1024 * 1024
 
 
 def content_hash(files: Mapping[str, str]) -> str:
@@ -46,13 +52,44 @@ def latest_version(session: Session, model: ProcessModel) -> ModelVersion | None
     return session.get(ModelVersion, model.latest_version_id) if model.latest_version_id else None
 
 
+def _load_json(name: str, text: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ModelInvalid([ElementError(name, f"invalid JSON: {exc.msg}", line=exc.lineno)]) from exc
+    except RecursionError:
+        raise ModelInvalid([ElementError(name, "invalid JSON: nested too deeply")]) from None
+
+
+def check_files(files: Mapping[str, str]) -> None:
+    """What is checked before anything is hashed or parsed: names, text, sizes; naming the file."""
+    bad_names = [n for n in files if "/" in n or "\\" in n or n.startswith(".") or not n.strip() or len(n) > 255]
+    if bad_names:
+        raise ModelInvalid([ElementError(n[:255], "file names must be plain names without folders") for n in bad_names])
+    errors = []
+    if len(files) > MAX_MODEL_FILES:
+        errors.append(ElementError(None, f"a model may have at most {MAX_MODEL_FILES} files (this one has {len(files)})"))
+    total = 0
+    for name, text in files.items():
+        try:
+            size = len(text.encode("utf-8"))
+        except UnicodeEncodeError as exc:  # a lone surrogate ("\\ud800" in the JSON request)
+            errors.append(ElementError(name, f"not valid Unicode text ({exc.reason})"))
+            continue
+        total += size
+        if size > MAX_MODEL_FILE_BYTES:
+            errors.append(ElementError(name, f"file is larger than {MAX_MODEL_FILE_BYTES // (1024 * 1024)} MB"))
+    if total > MAX_MODEL_TOTAL_BYTES:
+        errors.append(ElementError(None, f"the model's files add up to more than {MAX_MODEL_TOTAL_BYTES // (1024 * 1024)} MB "
+                                         "(files a deployment omits are kept from the version before)"))
+    if errors:
+        raise ModelInvalid(errors)
+
+
 def _read_meta(files: Mapping[str, str]) -> dict[str, Any]:
     if MODEL_FILE not in files:
         raise ModelInvalid([ElementError(MODEL_FILE, "process_model.json is missing")])
-    try:
-        meta = json.loads(files[MODEL_FILE])
-    except json.JSONDecodeError as exc:
-        raise ModelInvalid([ElementError(MODEL_FILE, f"invalid JSON: {exc.msg}", line=exc.lineno)]) from exc
+    meta = _load_json(MODEL_FILE, files[MODEL_FILE])
     if not isinstance(meta, dict):
         raise ModelInvalid([ElementError(MODEL_FILE, "must be a JSON object")])
     errors = []
@@ -70,11 +107,26 @@ def _read_meta(files: Mapping[str, str]) -> dict[str, Any]:
 
 
 def validate_files(session: Session, files: Mapping[str, str]) -> tuple[dict[str, Any], ParsedVersion]:
-    bad_names = [n for n in files if "/" in n or "\\" in n or n.startswith(".") or not n.strip()]
-    if bad_names:
-        raise ModelInvalid([ElementError(n, "file names must be plain names without folders") for n in bad_names])
+    check_files(files)
     meta = _read_meta(files)
-    parsed = parse_version(files, meta["primary_process_id"], db_resolver(session))
+    for name in sorted(files):
+        if name.endswith(".json") and "{{" not in files[name]:  # Jinja-templated forms are checked when filled
+            _load_json(name, files[name])
+    resolver = db_resolver(session)
+    lint = check_model_files(files)
+    errors = lint.errors
+    for ref in lint.references:
+        if ref.target not in lint.defined and resolver(ref.target) is None:
+            what = f"decision '{ref.target[4:]}'" if ref.target.startswith("dmn:") else f"process '{ref.target}'"
+            errors.append(ElementError(ref.file, f"{ref.element_id} calls {what}, which is neither in this model "
+                                                 "nor deployed", line=ref.line, element_id=ref.element_id))
+    if meta["primary_process_id"] not in lint.defined:
+        found = ", ".join(sorted(d for d in lint.defined if not d.startswith("dmn:"))) or "none"
+        errors.append(ElementError(MODEL_FILE, f"primary process '{meta['primary_process_id']}' is not defined "
+                                               f"in this model's BPMN files; found: {found}"))
+    if errors:
+        raise ModelInvalid(errors)
+    parsed = parse_version(files, meta["primary_process_id"], resolver)
     errors = check_scripts(parsed) + check_forms(parsed)
     if errors:
         raise ModelInvalid(errors)
@@ -100,6 +152,7 @@ def deploy(
     current = latest_version(session, model) if model else None
     merged: dict[str, str] = dict(current.files) if (current and keep_omitted) else {}
     merged.update(files)
+    check_files(merged)
     digest = content_hash(merged)
     if current is not None and current.content_hash == digest:
         return DeployResult(current, False)
