@@ -329,9 +329,18 @@ def _check_refs(filename: str, source: str, rendered: str, schema: dict[str, Any
     walk(schema, [], root, False)
 
 
+# Rendered schema texts that passed the metaschema and $ref checks. A task's form is loaded
+# about twice per completion and the check was ~1/5 of the server's CPU per request
+# (bench/http_load.py --profile); the text fully determines the outcome, failures are not kept.
+_CHECKED: dict[tuple[str, str], None] = {}
+_CHECKED_MAX = 1024
+
+
 def _load_schema(files: Mapping[str, str], filename: str, task_data: Mapping[str, Any]) -> dict[str, Any]:
     source, rendered = render_template(files, filename, task_data)
     schema = _parse_object(filename, source, rendered, "a form schema")
+    if (filename, rendered) in _CHECKED:
+        return schema
     try:
         dialect = dialect_of(schema)
     except UnsupportedDialect as exc:
@@ -345,6 +354,9 @@ def _load_schema(files: Mapping[str, str], filename: str, task_data: Mapping[str
             detail += " (is a variable used with | tojson missing from the task data?)"
         raise _schema_error(filename, source, rendered, list(exc.absolute_path), "invalid JSON Schema", detail) from exc
     _check_refs(filename, source, rendered, schema, dialect)
+    if len(_CHECKED) >= _CHECKED_MAX:
+        _CHECKED.clear()
+    _CHECKED[(filename, rendered)] = None
     return schema
 
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Numeric, Select, and_, case, cast, exists, func, or_, select
+from sqlalchemy import Numeric, Select, case, cast, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from engine.errors import BadRequest
@@ -62,8 +62,12 @@ def list_tasks(
         if status == "completed":
             stmt = stmt.where(HumanTask.completed_by_id == user.id)
         else:
-            direct = exists().where(TaskCandidate.task_id == HumanTask.id, TaskCandidate.principal == f"user:{user.id}")
-            stmt = stmt.where(or_(HumanTask.assignee_id == user.id, and_(HumanTask.assignee_id.is_(None), direct)))
+            # Start from the user's own rows (assigned, or named as a candidate) rather than an OR
+            # with a correlated EXISTS, which makes PostgreSQL scan the region's open tasks.
+            own = select(HumanTask.id).where(HumanTask.assignee_id == user.id).union_all(
+                select(TaskCandidate.task_id).where(TaskCandidate.principal == f"user:{user.id}"))
+            stmt = stmt.where(HumanTask.id.in_(own), or_(HumanTask.assignee_id == user.id,
+                                                         HumanTask.assignee_id.is_(None)))
     elif scope == "group":
         group_principals = [p for p in principals if p.startswith("group:")]
         stmt = stmt.where(HumanTask.assignee_id.is_(None), exists().where(

@@ -3,7 +3,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from engine.db import Base, JSONType, UTCDateTime, utcnow
@@ -72,6 +72,9 @@ class HumanTask(Base):
         Index("ix_human_task_status_region", "status", "region"),
         Index("ix_human_task_assignee_status", "assignee_id", "status"),
         Index("ix_human_task_instance_status", "instance_id", "status"),
+        # Inbox pages: an index-only scan over open tasks (PostgreSQL; a plain index elsewhere).
+        Index("ix_human_task_open_id", "id", postgresql_include=["assignee_id", "region", "instance_id", "created_at"],
+              postgresql_where=text("status = 'open'")),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id", ondelete="CASCADE"))

@@ -203,8 +203,9 @@ def _finish_step(
     instance.path = path_taken(wf, instance.path)
     compact(wf)
     status = _status_of(wf, failure)
-    extract_metadata(session, instance, workflow_data(wf), model_meta.get("metadata_extraction_paths") or [])
-    sync_waits(session, instance, wf)
+    with session.no_autoflush:  # one UPDATE of the instance per step (each also bumps lock_version)
+        extract_metadata(session, instance, workflow_data(wf), model_meta.get("metadata_extraction_paths") or [])
+        sync_waits(session, instance, wf)
     if failure is not None:
         events.append(PendingEvent("instance_error", "system", failure.to_dict(), bpmn_id=failure.bpmn_id))
     elif status == COMPLETE and instance.status != COMPLETE:
