@@ -66,7 +66,9 @@ def _timeline(instance: ProcessInstance, hidden: set[str]) -> list[dict[str, Any
             for e in events]
 
 
-def detail(instance: ProcessInstance) -> dict[str, Any]:
+def detail(instance: ProcessInstance, data: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The request as the caller may see it; `data` when the caller has it in hand (a step just
+    made), else read from the saved state."""
     session = db()
     version = session.get(ModelVersion, instance.version_id)
     hidden = hidden_fields(require_user(), version.meta if version else {})
@@ -76,8 +78,10 @@ def detail(instance: ProcessInstance) -> dict[str, Any]:
     tasks = session.execute(select(HumanTask, ProcessInstance).join(ProcessInstance, ProcessInstance.id == HumanTask.instance_id)
                             .where(HumanTask.instance_id == instance.id).order_by(HumanTask.id)).all()
     out["tasks"] = task_rows_to_dicts(session, list(tasks))
-    parsed = service.parsed_version(session, engine_ctx(), instance.version_id)
-    out["data"] = redact(workflow_data(load_state(instance.state, parsed, None)), hidden)
+    if data is None:
+        data = workflow_data(load_state(instance.state, service.parsed_version(session, engine_ctx(),
+                                                                               instance.version_id), None))
+    out["data"] = redact(data, hidden)
     out["timeline"] = _timeline(instance, hidden)
     out["allowed_actions"] = actions.instance_actions(session, require_user(), instance)
     return out
@@ -93,7 +97,7 @@ def start(body: dict[str, Any]) -> dict[str, Any]:
     step = service.start_instance(session, engine_ctx(), model_id=model_id_from_path(body["process_model_id"]),
                                   actor=require_user(), data=body.get("data"))
     session.commit()
-    return detail(step.instance)
+    return detail(step.instance, step.data)
 
 
 @blp.route("/process-instances")
@@ -134,7 +138,7 @@ def withdraw(body: dict[str, Any], instance_id: int) -> dict[str, Any]:
     step = service.withdraw(session, engine_ctx(), instance_id=instance_id, actor=require_user(), reason=body["reason"])
     session.commit()
     enqueue("worker.render_record", step.instance.id)
-    return detail(step.instance)
+    return detail(step.instance, step.data)
 
 
 @blp.route("/process-instances/<int:instance_id>/retry", methods=["POST"])
@@ -148,7 +152,7 @@ def retry(body: dict[str, Any], instance_id: int) -> dict[str, Any]:
     step = service.retry(session, engine_ctx(), instance_id=instance_id, actor=require_user(),
                          data=body["data"], to_latest_version=body["to_latest_version"])
     session.commit()
-    return detail(step.instance)
+    return detail(step.instance, step.data)
 
 
 @blp.route("/process-instances/<int:instance_id>/audit")

@@ -133,7 +133,7 @@ def complete(body: dict[str, Any], task_id: int) -> dict[str, Any]:
     session.commit()
     if step.instance.status == "complete":
         enqueue("worker.render_record", step.instance.id)
-    return detail(step.instance)
+    return detail(step.instance, step.data)
 
 
 def _task_out(task_id: int) -> dict[str, Any]:
@@ -203,7 +203,7 @@ def send_back(body: dict[str, Any], task_id: int) -> dict[str, Any]:
     step = sendback.send_back(db(), engine_ctx(), task_id=task_id, actor=require_user(), to=body["to"],
                               comment=body["comment"])
     db().commit()
-    return detail(step.instance)
+    return detail(step.instance, step.data)
 
 
 @blp.route("/tasks/<int:task_id>/cc", methods=["POST"])

@@ -66,6 +66,7 @@ class Step:
     instance: ProcessInstance
     created_tasks: list[HumanTask]
     failure: EngineFailure | None
+    data: dict[str, Any] | None = None  # the request's data after the step (saves re-reading the state)
 
 
 def _status_of(wf: BpmnWorkflow, failure: EngineFailure | None) -> str:
@@ -203,8 +204,9 @@ def _finish_step(
     instance.path = path_taken(wf, instance.path)
     compact(wf)
     status = _status_of(wf, failure)
+    data = workflow_data(wf)
     with session.no_autoflush:  # one UPDATE of the instance per step (each also bumps lock_version)
-        extract_metadata(session, instance, workflow_data(wf), model_meta.get("metadata_extraction_paths") or [])
+        extract_metadata(session, instance, data, model_meta.get("metadata_extraction_paths") or [])
         sync_waits(session, instance, wf)
     if failure is not None:
         events.append(PendingEvent("instance_error", "system", failure.to_dict(), bpmn_id=failure.bpmn_id))
@@ -217,7 +219,7 @@ def _finish_step(
     instance.error = failure.to_dict() if failure else None
     instance.completed_at = now if status == COMPLETE else None
     flush_or_conflict(session)
-    return Step(instance, [r for r in created if r.status == OPEN], failure)
+    return Step(instance, [r for r in created if r.status == OPEN], failure, data)
 
 
 def start_instance(
