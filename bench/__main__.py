@@ -6,7 +6,7 @@ import datetime as dt
 import os
 import platform
 
-from bench import long_loops, records, settlement
+from bench import http_load, long_loops, records, scale, settlement, timers
 
 
 def main() -> None:
@@ -18,6 +18,16 @@ def main() -> None:
     long_loops.run(300 if args.quick else 1000)
     records.run(3 if args.quick else 10)
     settlement.run(20_000 if args.quick else 100_000)
+    # 100,000 timers due within the hour; quick: 1,000 within 20 s.
+    if args.quick:
+        timers.run(1_000, 20.0)
+    else:
+        timers.run(100_000, 3_600.0)
+    # End to end over HTTP on PostgreSQL (BENCH_HTTP_DATABASE_URL, default database bench_http):
+    # throughput, ratio to raw SpiffWorkflow, latency at half the max, bytes per instance.
+    http_load.run(args.quick)
+    # The inbox over 1,000,000 tasks (quick: 100,000), generated once into bench_scale and reused.
+    scale.run(args.quick)
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -14,11 +15,13 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from engine import sla_calendar
 from engine.audit.service import PendingEvent
 from engine.deploy.models import ModelVersion
 from engine.deploy.service import db_resolver
 from engine.deploy.specs import ParsedVersion, SpecCache, parse_version
 from engine.instances.assignment import apply_delegations, principals_for
+from engine.instances.clock import bind_clock
 from engine.instances.models import (
     CANCELLED,
     LIVE_STATUSES,
@@ -35,6 +38,8 @@ from engine.org.models import User
 from engine.org.service import get_user_by_username, group_members, manager_of, user_dict
 from engine.sandbox import SandboxedScriptEngine
 from engine.services import load_builtin_operators
+
+log = logging.getLogger(__name__)
 
 
 def configure_timezone(name: str) -> None:
@@ -70,7 +75,9 @@ def script_engine_for(
     session: Session, ctx: EngineContext, instance: ProcessInstance, actor: User | None
 ) -> SandboxedScriptEngine:
     """A sandbox whose helpers answer for this instance and this acting user. `engine.acting`
-    can be switched (an auto-skipped task runs as the approver it stands for)."""
+    can be switched (an auto-skipped task runs as the approver it stands for). Binds the
+    context's clock for the workflow's timers (see `clock.py`)."""
+    bind_clock(lambda: ctx.clock())
     initiator_cache: dict[str, Any] = {}
     acting: dict[str, User | None] = {"user": actor}
 
@@ -155,16 +162,24 @@ def spec_props(task: Any) -> dict[str, Any]:
 ON_TRACK, DUE_SOON, BREACHED = "on_track", "due_soon", "breached"
 
 
-def sla_due_at(task: Any, now: dt.datetime) -> dt.datetime | None:
-    """Due time from the task's `slaDuration` property (ISO 8601 duration, e.g. PT2H, P5D)."""
-    raw = spec_props(task).get("slaDuration")
+def sla_times(task: Any, now: dt.datetime) -> tuple[dt.datetime, dt.datetime] | None:
+    """(due time, reminder time) from the task's `slaDuration` property (ISO 8601 duration, e.g.
+    PT2H, P5D), counted on the business calendar named by `slaCalendar` when there is one
+    (engine/sla_calendar.py), else on calendar time."""
+    props = spec_props(task)
+    raw = props.get("slaDuration")
     if not raw:
         return None
     try:
-        parsed = TimerEventDefinition.parse_iso_duration(raw.strip())
-        return now + TimerEventDefinition.get_timedelta_from_start(parsed, now)
+        return sla_calendar.sla_times(now, str(raw), props.get("slaCalendar"))
     except Exception:  # validated at deploy time; a bad value must not block the task
+        log.exception("SLA of task %s not computed", getattr(task.task_spec, "bpmn_id", None))
         return None
+
+
+def sla_due_at(task: Any, now: dt.datetime) -> dt.datetime | None:
+    times = sla_times(task, now)
+    return times[0] if times else None
 
 
 def sla_state(created_at: dt.datetime, due_at: dt.datetime | None, now: dt.datetime) -> str | None:
@@ -202,12 +217,12 @@ def project_human_tasks(
         if guid in open_guids:
             continue
         spec = task.task_spec
-        due = sla_due_at(task, now)
+        due, remind = sla_times(task, now) or (None, None)
         row = HumanTask(
             instance_id=instance.id, task_guid=guid, bpmn_id=spec.bpmn_id or spec.name,
             name=spec.bpmn_name or spec.bpmn_id or spec.name, lane=spec.lane, model_id=instance.model_id,
             region=instance.region, status=OPEN, created_at=now, due_at=due, sla_state=ON_TRACK if due else None,
-            next_sla_check_at=(due - (due - now) / 5) if due else None,
+            next_sla_check_at=remind,
         )
         session.add(row)
         created.append(NewTask(row, task, []))
