@@ -18,8 +18,10 @@ from engine.sla_calendar import configure_calendars
 
 
 class BoundedIntConverter(IntegerConverter):
+    """Ids in paths fit the INTEGER columns they name (PostgreSQL refuses larger ones): others are 404."""
+
     def __init__(self, map: Any, *args: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("max", 2**63 - 1)
+        kwargs.setdefault("max", 2**31 - 1)
         super().__init__(map, *args, **kwargs)
 
 

@@ -5,7 +5,7 @@ from typing import Any
 
 import marshmallow as ma
 from flask import Flask, Response, jsonify
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DataError, OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
@@ -91,6 +91,11 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(StaleDataError)
     def _stale(_exc: StaleDataError) -> Response:
         return error_response(409, "conflict", "the request was changed by someone else at the same time; reload and retry")
+
+    @app.errorhandler(DataError)
+    def _data(_exc: DataError) -> Response:
+        # A value the database cannot hold (e.g. an id past its INTEGER column): bad input.
+        return error_response(400, "bad_request", "a value in the request is out of range")
 
     @app.errorhandler(OperationalError)
     def _operational(exc: OperationalError) -> Response:

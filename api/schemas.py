@@ -226,7 +226,8 @@ class CommentOut(Schema):
 
 
 class BatchApproveIn(StrictSchema):
-    task_ids = fields.List(fields.Integer(), required=True, validate=validate.Length(min=1, max=100))
+    task_ids = fields.List(fields.Integer(validate=validate.Range(min=1, max=2**31 - 1)), required=True,
+                           validate=validate.Length(min=1, max=100))
     comment = fields.String(load_default="", validate=_COMMENT)
 
 

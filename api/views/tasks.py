@@ -83,7 +83,7 @@ def _allowed_actions(session: Any, user: Any, row: Any, instance: Any, task: Any
     if row.status == OPEN and not candidate:
         if user.has_role("admin"):
             out.append("transfer")
-        if acts_at_all and instance.status not in FINISHED_STATUSES:
+        if acts_at_all and instance.status not in FINISHED_STATUSES and actions.took_part(session, user, instance):
             out.append("urge")
         if user.id == instance.initiator_id or user.has_role("admin"):
             out.append("cc")

@@ -131,6 +131,15 @@ def may_involve_others(session: Session, actor: User, instance: ProcessInstance)
     return any(access.is_candidate(session, actor, r) for r in rows)
 
 
+def took_part(session: Session, user: User, instance: ProcessInstance) -> bool:
+    """The initiator, an admin, or someone who completed a step: who may urge (催办). People CC'd
+    or merely able to read the request follow it; they do not push it."""
+    if user.id == instance.initiator_id or user.has_role("admin"):
+        return True
+    return session.execute(select(HumanTask.id).where(HumanTask.instance_id == instance.id,
+                                                      HumanTask.completed_by_id == user.id).limit(1)).first() is not None
+
+
 def instance_actions(session: Session, user: User, instance: ProcessInstance) -> list[str]:
     """What the user may do with the request as a whole (the task page lists a task's own)."""
     if user.has_role("auditor") and not user.has_role("admin"):
@@ -139,7 +148,7 @@ def instance_actions(session: Session, user: User, instance: ProcessInstance) ->
     running = instance.status not in FINISHED_STATUSES
     if running and user.id == instance.initiator_id:
         out.append("withdraw")
-    if running:
+    if running and took_part(session, user, instance):
         rows = list(session.execute(select(HumanTask).where(HumanTask.instance_id == instance.id,
                                                             HumanTask.status == OPEN)).scalars())
         if rows and not any(access.is_candidate(session, user, r) for r in rows):
@@ -201,6 +210,8 @@ def urge(session: Session, ctx: EngineContext, *, actor: User, instance_id: int,
         raise Conflict("nobody to urge: no open task")
     if any(access.is_candidate(session, actor, r) for r in rows):
         raise Forbidden("you cannot urge yourself")
+    if not took_part(session, actor, instance):
+        raise Forbidden("only the initiator or someone who took part in the request may urge")
     now = ctx.clock()
     waits = [r.last_urged_at + URGE_INTERVAL - now for r in rows
              if r.last_urged_at is not None and r.last_urged_at + URGE_INTERVAL > now]

@@ -205,7 +205,8 @@ def test_cc_gives_read_only_access_and_a_cc_tab(login: Any) -> None:
     assert south.get("/api/v1/inbox/counts").get_json()["cc_unread"] == 1
     assert south.get(f"/api/v1/process-instances/{iid}").status_code == 200  # read-only access, marks read
     assert south.get("/api/v1/cc?unread=true").get_json()["total"] == 0
-    assert south.get(f"/api/v1/tasks/{review['id']}").get_json()["allowed_actions"] == ["urge", "comment"]
+    assert south.get(f"/api/v1/tasks/{review['id']}").get_json()["allowed_actions"] == ["comment"]  # follows only
+    assert south.post(f"/api/v1/tasks/{review['id']}/urge", json={}).status_code == 403
     assert south.post(f"/api/v1/tasks/{review['id']}/complete", json={"data": {"decision": "approve"}}).status_code == 403
     (event,) = _events(ops, iid, "instance_cc")
     assert event["data"] == {"users": ["south_planner"], "comment": "供参考"}
@@ -368,7 +369,7 @@ def test_the_request_says_what_the_caller_may_do_and_on_hold_tasks_stay_in_my_li
     iid, review = _start_and_apply(ops)
     assert _instance(ops, iid)["allowed_actions"] == ["withdraw", "urge", "cc", "comment"]
     assert _instance(mgr, iid)["allowed_actions"] == ["cc", "comment"]  # its approver: nobody to urge
-    assert _instance(login("east_planner"), iid)["allowed_actions"] == ["urge", "comment"]
+    assert _instance(login("east_planner"), iid)["allowed_actions"] == ["comment"]  # may read, took no part
     assert _instance(auditor, iid)["allowed_actions"] == []
     assert mgr.post(f"/api/v1/tasks/{review['id']}/claim").status_code == 200
     assert mgr.post(f"/api/v1/tasks/{review['id']}/add-approver",
