@@ -6,7 +6,7 @@ import datetime as dt
 import os
 import platform
 
-from bench import http_load, long_loops, records, scale, settlement, timers
+from bench import export, http_load, long_loops, records, scale, settlement, timers
 
 
 def main() -> None:
@@ -17,6 +17,7 @@ def main() -> None:
           f"{dt.date.today().isoformat()}")
     long_loops.run(300 if args.quick else 1000)
     records.run(3 if args.quick else 10)
+    export.run(20 if args.quick else 1000)  # a records ZIP as the worker builds it
     settlement.run(20_000 if args.quick else 100_000)
     # 100,000 timers due within the hour; quick: 1,000 within 20 s.
     if args.quick:
