@@ -145,6 +145,7 @@ def search_from_args(args: dict[str, Any]) -> Any:
 def _refuse_hidden_keys(search: Any) -> None:
     """Filtering on a field the caller may not see would reveal it: 400 naming it."""
     from api.auth import require_user
+    from api.db import db
     from engine.deploy.models import ModelVersion
     from engine.errors import BadRequest
     from engine.instances.access import hidden_fields
@@ -154,14 +155,7 @@ def _refuse_hidden_keys(search: Any) -> None:
         return
     user = require_user()
     hidden: set[str] = set()
-    for meta in db_session().execute(select(ModelVersion.meta)).scalars():
+    for meta in db().execute(select(ModelVersion.meta)).scalars():
         hidden |= hidden_fields(user, meta or {})
     for key in sorted(keys & hidden):
         raise BadRequest(f"you may not filter on '{key}'", {"field": "metadata", "value": key})
-
-
-def db_session() -> Session:
-    from api.db import db
-
-    return db()
-

@@ -42,8 +42,6 @@ from engine.instances.sla import owners_of
 from engine.org.models import User
 from forms.dialects import AttachmentNotFound
 
-__all__ = ["notify_users", "owners_of"]
-
 URGE_INTERVAL = dt.timedelta(minutes=30)
 MAX_DRAFT_BYTES = 256 * 1024
 MAX_COMMENT = 4000

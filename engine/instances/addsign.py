@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from engine.audit.service import PendingEvent
 from engine.errors import BadRequest, Conflict
-from engine.instances.actions import active_users, close_open_siblings, notify_users, owners_of, save_draft_for
+from engine.instances.actions import active_users, close_open_siblings, save_draft_for
 from engine.instances.models import ADDED, DONE, HELD, OPEN, HumanTask, ProcessInstance, TaskCandidate
 from engine.instances.runner import EngineContext
 from engine.instances.service import (
@@ -25,6 +25,8 @@ from engine.instances.service import (
     ready_task,
     validate_form,
 )
+from engine.instances.sla import notify as notify_users
+from engine.instances.sla import owners_of
 from engine.org.models import User
 from forms import Form
 
