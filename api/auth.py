@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 
 from flask import current_app, g, request, session
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from sqlalchemy.orm import joinedload
 
 from api.db import db
 from engine.db import utcnow
@@ -48,12 +49,19 @@ def new_csrf_token() -> str:
     return token
 
 
+def _load_user(uid: Any) -> User | None:
+    """The signed-in user with their groups in one query (every request needs both)."""
+    if not isinstance(uid, int):
+        return None
+    return db().get(User, uid, options=[joinedload(User.groups)])
+
+
 def _user_from_signed_token(token: str) -> User | None:
     try:
         payload = _serializer().loads(token, max_age=current_app.config["TOKEN_MAX_AGE"])
     except (BadSignature, SignatureExpired):
         return None
-    user = db().get(User, payload.get("uid"))
+    user = _load_user(payload.get("uid"))
     if user is None or not user.is_active or user.password_hash[-12:] != payload.get("pw"):
         return None
     return user
@@ -72,7 +80,7 @@ def _resolve() -> tuple[User | None, str, set[str]]:
             return None, "api_token", set()
         return _user_from_signed_token(token), "bearer", {"read", "write"}
     if "uid" in session:
-        user = db().get(User, session["uid"])
+        user = _load_user(session["uid"])
         return (user if user is not None and user.is_active else None), "cookie", {"read", "write"}
     return None, "none", set()
 

@@ -50,13 +50,12 @@ def task_dict(row: HumanTask, instance: ProcessInstance, names: dict[int, str], 
 
 def hidden_by_version(session: Session, user: User, version_ids: set[int]) -> dict[int, set[str]]:
     """Per model version, the data keys this user may not see (restricted_fields)."""
-    from engine.deploy.models import ModelVersion
     from engine.instances.access import hidden_fields
+    from engine.instances.runner import version_metas
 
     if not version_ids:
         return {}
-    rows = session.execute(select(ModelVersion.id, ModelVersion.meta).where(ModelVersion.id.in_(version_ids))).all()
-    return {vid: hidden_fields(user, meta or {}) for vid, meta in rows}
+    return {vid: hidden_fields(user, meta) for vid, meta in version_metas(session, engine_ctx(), version_ids).items()}
 
 
 def task_rows_to_dicts(session: Session, pairs: list[tuple[HumanTask, ProcessInstance]]) -> list[dict[str, Any]]:

@@ -70,17 +70,16 @@ def detail(instance: ProcessInstance, data: dict[str, Any] | None = None) -> dic
     """The request as the caller may see it; `data` when the caller has it in hand (a step just
     made), else read from the saved state."""
     session = db()
-    version = session.get(ModelVersion, instance.version_id)
-    hidden = hidden_fields(require_user(), version.meta if version else {})
+    parsed = service.parsed_version(session, engine_ctx(), instance.version_id)  # cached: versions never change
+    hidden = hidden_fields(require_user(), parsed.meta or {})
     names = usernames(session, {instance.initiator_id})
-    out = instance_dict(instance, names.get(instance.initiator_id, ""), version.number if version else None)
+    out = instance_dict(instance, names.get(instance.initiator_id, ""), parsed.number)
     out["meta"] = redact(out["meta"], hidden)
     tasks = session.execute(select(HumanTask, ProcessInstance).join(ProcessInstance, ProcessInstance.id == HumanTask.instance_id)
                             .where(HumanTask.instance_id == instance.id).order_by(HumanTask.id)).all()
     out["tasks"] = task_rows_to_dicts(session, list(tasks))
     if data is None:
-        data = workflow_data(load_state(instance.state, service.parsed_version(session, engine_ctx(),
-                                                                               instance.version_id), None))
+        data = workflow_data(load_state(instance.state, parsed, None))
     out["data"] = redact(data, hidden)
     out["timeline"] = _timeline(instance, hidden)
     out["allowed_actions"] = actions.instance_actions(session, require_user(), instance)

@@ -2,6 +2,7 @@
 and cache the result per version (specs are immutable once deployed)."""
 from __future__ import annotations
 
+import functools
 import json
 import threading
 from collections import OrderedDict
@@ -39,9 +40,32 @@ class ParsedVersion:
     external_files: dict[str, str] = field(default_factory=dict)
     # Process id -> the files of the model that defines it (forms of called processes live there).
     files_by_process: dict[str, Mapping[str, str]] = field(default_factory=dict)
+    # The deployed version's process_model.json and number (versions are immutable: cached with the specs).
+    meta: dict[str, Any] | None = None
+    number: int | None = None
 
     def files_for(self, process_id: str) -> Mapping[str, str]:
         return self.files_by_process.get(process_id, self.files)
+
+    @functools.cached_property
+    def event_kinds(self) -> frozenset[str]:
+        """Which waits ("timer", "message") any process of this version can have: a version
+        with none needs no timer or message index kept per step."""
+        from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
+        from SpiffWorkflow.bpmn.specs.event_definitions.multiple import MultipleEventDefinition
+        from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+
+        kinds: set[str] = set()
+        for spec in (self.spec, *self.subprocess_specs.values()):
+            for task_spec in spec.task_specs.values():
+                ed = getattr(task_spec, "event_definition", None)
+                defs = ed.event_definitions if isinstance(ed, MultipleEventDefinition) else [ed]
+                for d in defs:
+                    if isinstance(d, TimerEventDefinition):
+                        kinds.add("timer")
+                    elif isinstance(d, MessageEventDefinition):
+                        kinds.add("message")
+        return frozenset(kinds)
 
 
 def is_human_task_spec(spec: Any) -> bool:
@@ -202,6 +226,16 @@ class SpecCache:
         self._items: OrderedDict[int, ParsedVersion] = OrderedDict()
         self._lock = threading.Lock()
         self._capacity = capacity
+        self._metas: dict[int, dict[str, Any]] = {}  # small (process_model.json), kept for every version seen
+
+    def metas(self, version_ids: set[int], load: Callable[[set[int]], dict[int, dict[str, Any]]]) -> dict[int, dict[str, Any]]:
+        """process_model.json of each version, loading only those not seen before."""
+        missing = {v for v in version_ids if v not in self._metas}
+        if missing:
+            loaded = load(missing)
+            with self._lock:
+                self._metas.update(loaded)
+        return {v: self._metas[v] for v in version_ids if v in self._metas}
 
     def get(self, version_id: int, build: Callable[[], ParsedVersion]) -> ParsedVersion:
         with self._lock:

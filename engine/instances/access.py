@@ -2,7 +2,7 @@
 their existence does not leak across regions."""
 from __future__ import annotations
 
-from sqlalchemy import ColumnElement, or_, select
+from sqlalchemy import ColumnElement, and_, exists, or_, select
 from sqlalchemy.orm import Session
 
 from engine.instances.models import HumanTask, InstanceCC, ProcessInstance, TaskCandidate
@@ -59,6 +59,19 @@ def is_candidate(session: Session, user: User, task: HumanTask) -> bool:
             TaskCandidate.task_id == task.id, TaskCandidate.principal.in_(principals_of(user))
         ).limit(1)
     ).first() is not None
+
+
+def mine(user: User) -> ColumnElement[bool]:
+    """SQL: the human_task row is the user's to act on (what `is_candidate` says of one row)."""
+    return or_(HumanTask.assignee_id == user.id, and_(HumanTask.assignee_id.is_(None), exists().where(
+        TaskCandidate.task_id == HumanTask.id, TaskCandidate.principal.in_(principals_of(user)))))
+
+
+def open_tasks_of(session: Session, user: User, instance_id: int, statuses: tuple[str, ...]) -> tuple[bool, bool]:
+    """(does the request have tasks in `statuses`, is one of them the user's), in one query."""
+    live = (HumanTask.instance_id == instance_id, HumanTask.status.in_(statuses))
+    row = session.execute(select(exists().where(*live), exists().where(*live, mine(user)))).one()
+    return bool(row[0]), bool(row[1])
 
 
 ACTING_ROLES_EXCLUDED = ("auditor",)  # auditors read everything and change nothing

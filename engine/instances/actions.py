@@ -124,9 +124,7 @@ def may_involve_others(session: Session, actor: User, instance: ProcessInstance)
     """The initiator, an admin, or someone who may act on an open task of the request."""
     if actor.id == instance.initiator_id or actor.has_role("admin"):
         return True
-    rows = session.execute(select(HumanTask).where(HumanTask.instance_id == instance.id,
-                                                   HumanTask.status.in_((OPEN, HELD)))).scalars()
-    return any(access.is_candidate(session, actor, r) for r in rows)
+    return access.open_tasks_of(session, actor, instance.id, (OPEN, HELD))[1]
 
 
 def took_part(session: Session, user: User, instance: ProcessInstance) -> bool:
@@ -147,9 +145,8 @@ def instance_actions(session: Session, user: User, instance: ProcessInstance) ->
     if running and user.id == instance.initiator_id:
         out.append("withdraw")
     if running and took_part(session, user, instance):
-        rows = list(session.execute(select(HumanTask).where(HumanTask.instance_id == instance.id,
-                                                            HumanTask.status == OPEN)).scalars())
-        if rows and not any(access.is_candidate(session, user, r) for r in rows):
+        has_open, is_mine = access.open_tasks_of(session, user, instance.id, (OPEN,))
+        if has_open and not is_mine:
             out.append("urge")
     if may_involve_others(session, user, instance):
         out.append("cc")

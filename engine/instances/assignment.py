@@ -14,7 +14,7 @@ from engine.audit.service import PendingEvent
 from engine.instances.models import DONE, TASK, HumanTask, ProcessInstance
 from engine.org.admin import active_delegate
 from engine.org.models import User
-from engine.org.service import find_group, get_user_by_username, group_members
+from engine.org.service import find_group, group_members, user_id_by_username
 
 # Lanes that mean "whoever started the request" (the spiff-arena initiator convention).
 INITIATOR_LANES = {"发起人", "申请人", "initiator", "requester", "process initiator"}
@@ -33,9 +33,9 @@ def principals_for(session: Session, instance: ProcessInstance, task: Any) -> li
             if entry.startswith("group:"):
                 out += _group_principals(session, instance, entry[6:])
             else:
-                u = get_user_by_username(session, entry)
-                if u is not None:
-                    out.append((f"user:{u.id}", True))
+                uid = user_id_by_username(session, entry)
+                if uid is not None:
+                    out.append((f"user:{uid}", True))
         return out
     camunda = _camunda_principals(session, instance, task)
     if camunda:
@@ -55,9 +55,9 @@ def _camunda_principals(session: Session, instance: ProcessInstance, task: Any) 
     ext = getattr(task.task_spec, "extensions", None) or {}
     out: list[tuple[str, bool]] = []
     for username in _names(ext.get("camunda:assignee")) + _names(ext.get("camunda:candidateUsers")):
-        u = get_user_by_username(session, username)
-        if u is not None:
-            out.append((f"user:{u.id}", True))
+        uid = user_id_by_username(session, username)
+        if uid is not None:
+            out.append((f"user:{uid}", True))
     for group in _names(ext.get("camunda:candidateGroups")):
         out += _group_principals(session, instance, group)
     return out

@@ -17,12 +17,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.audit.service import PendingEvent
-from engine.deploy.models import ModelVersion, ProcessModel
+from engine.deploy.models import ProcessModel
 from engine.errors import BadRequest, NotFound
 from engine.instances import access
 from engine.instances.models import FINISHED_STATUSES, InstanceMetadata, MessageReceipt, MessageWait, ProcessInstance
 from engine.instances.runner import EngineContext, failure_from, parsed_version, run_engine
-from engine.instances.service import _finish_step, load_workflow, start_instance
+from engine.instances.service import _finish_step, load_workflow, start_instance, version_meta
 from engine.org.models import Region, User
 
 
@@ -74,10 +74,9 @@ def _deliver(session: Session, ctx: EngineContext, instance: ProcessInstance, na
         failure = failure_from(exc)
     if failure is None:
         failure = run_engine(wf)
-    version = session.get(ModelVersion, instance.version_id)
     events = [PendingEvent("message_received", actor.username, {"message": name, "payload": payload},
                            task_guid=str(task.id), bpmn_id=task.task_spec.bpmn_id)]
-    _finish_step(session, instance, wf, version.meta if version else {}, events, failure, actor.username,
+    _finish_step(session, instance, wf, version_meta(session, instance, wf), events, failure, actor.username,
                  now=ctx.clock())
 
 

@@ -12,7 +12,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinitio
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from engine import sla_calendar
@@ -66,9 +66,20 @@ def parsed_version(session: Session, ctx: EngineContext, version_id: int) -> Par
         version = session.get(ModelVersion, version_id)
         assert version is not None
         # Already validated at deploy time; skip the XSD pass for speed.
-        return parse_version(version.files, version.primary_process_id, db_resolver(session), validate=False)
+        parsed = parse_version(version.files, version.primary_process_id, db_resolver(session), validate=False)
+        parsed.meta, parsed.number = version.meta or {}, version.number
+        return parsed
 
     return ctx.spec_cache.get(version_id, build)
+
+
+def version_metas(session: Session, ctx: EngineContext, version_ids: set[int]) -> dict[int, dict[str, Any]]:
+    """process_model.json per version id, read once per process (versions are immutable)."""
+    def load(ids: set[int]) -> dict[int, dict[str, Any]]:
+        rows = session.execute(select(ModelVersion.id, ModelVersion.meta).where(ModelVersion.id.in_(ids))).all()
+        return {vid: meta or {} for vid, meta in rows}
+
+    return ctx.spec_cache.metas(version_ids, load)
 
 
 def script_engine_for(
@@ -201,9 +212,11 @@ class NewTask:
 def project_human_tasks(
     session: Session, instance: ProcessInstance, wf: BpmnWorkflow, *, now: dt.datetime,
     completed_guid: str | None = None, events: list[PendingEvent] | None = None,
+    prepare: Callable[[HumanTask, Any], None] | None = None,
 ) -> list[NewTask]:
     """Make the open human_task rows equal the READY user/manual tasks; new rows get their
-    candidates (delegations applied, each recorded in `events`)."""
+    candidates (delegations applied, each recorded in `events`). `prepare(row, task)` fills
+    derived columns of a new row before it is inserted (one INSERT, no UPDATE after)."""
     ready = {str(t.id): t for t in ready_human_tasks(wf)}
     rows = session.execute(
         select(HumanTask).where(HumanTask.instance_id == instance.id, HumanTask.status.in_(LIVE_STATUSES))
@@ -224,6 +237,8 @@ def project_human_tasks(
             region=instance.region, status=OPEN, created_at=now, due_at=due, sla_state=ON_TRACK if due else None,
             next_sla_check_at=remind,
         )
+        if prepare is not None:
+            prepare(row, task)
         session.add(row)
         created.append(NewTask(row, task, []))
     if created:
@@ -258,10 +273,15 @@ def sync_message_waits(session: Session, instance: ProcessInstance, wf: BpmnWork
             session.add(MessageWait(instance_id=instance.id, task_guid=guid, message_name=name, bpmn_id=bpmn_id))
 
 
-def sync_waits(session: Session, instance: ProcessInstance, wf: BpmnWorkflow) -> None:
-    """Index what the instance now waits for outside the inbox: timers and messages."""
-    sync_timers(session, instance, wf)
-    sync_message_waits(session, instance, wf)
+def sync_waits(session: Session, instance: ProcessInstance, wf: BpmnWorkflow,
+               kinds: frozenset[str] | None = None) -> None:
+    """Index what the instance now waits for outside the inbox: timers and messages. `kinds`
+    (the version's `event_kinds`) skips an index the version can never need; None checks both
+    (e.g. after moving an instance to another version, whose old rows must go)."""
+    if kinds is None or "timer" in kinds:
+        sync_timers(session, instance, wf)
+    if kinds is None or "message" in kinds:
+        sync_message_waits(session, instance, wf)
 
 
 def sync_timers(session: Session, instance: ProcessInstance, wf: BpmnWorkflow) -> None:
@@ -312,12 +332,13 @@ def extract_metadata(
             continue
         text = str(value)[:500]
         if meta.get(p["key"]) != text:
-            meta[p["key"]] = text
-            row = session.get(InstanceMetadata, (instance.id, p["key"]))
-            if row is None:
+            # `instance.meta` mirrors the rows, so a key it lacks has no row yet: no SELECT needed.
+            if p["key"] not in meta:
                 session.add(InstanceMetadata(instance_id=instance.id, key=p["key"], value=text))
             else:
-                row.value = text
+                session.execute(update(InstanceMetadata).where(
+                    InstanceMetadata.instance_id == instance.id, InstanceMetadata.key == p["key"]).values(value=text))
+            meta[p["key"]] = text
     instance.meta = meta
 
 

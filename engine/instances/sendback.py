@@ -15,11 +15,10 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from engine.audit.service import PendingEvent
-from engine.deploy.models import ModelVersion
 from engine.errors import BadRequest, Conflict
 from engine.instances.models import ADDED, DONE, OPEN, HumanTask, Notification, TaskCandidate
 from engine.instances.runner import EngineContext, run_engine
-from engine.instances.service import Step, _finish_step, actionable, load_workflow, ready_task
+from engine.instances.service import Step, _finish_step, actionable, load_workflow, ready_task, version_meta
 from engine.org.models import User
 
 
@@ -118,8 +117,7 @@ def send_back(session: Session, ctx: EngineContext, *, task_id: int, actor: User
     events = [PendingEvent("task_sent_back", actor.username, {"task": row.name, "to": to, "to_name": to_name,
                                                               "comment": comment},
                            task_guid=row.task_guid, bpmn_id=row.bpmn_id)]
-    version = session.get(ModelVersion, instance.version_id)
-    step = _finish_step(session, instance, wf, version.meta if version else {}, events, failure, actor.username,
+    step = _finish_step(session, instance, wf, version_meta(session, instance, wf), events, failure, actor.username,
                         completed_guid=row.task_guid, now=now)
     reopened = next((r for r in step.created_tasks if r.task_guid == str(target.id)), None)
     person = session.get(User, previous.completed_by_id) if previous and previous.completed_by_id else None

@@ -161,6 +161,16 @@ def _approve_data(parsed: Any, task: Any) -> dict[str, Any] | None:
     return candidate
 
 
+def version_meta(session: Session, instance: ProcessInstance, wf: BpmnWorkflow) -> dict[str, Any]:
+    """The instance's version's process_model.json: from the cached parsed version when the
+    workflow came through it (versions are immutable), else read."""
+    parsed = _PARSED.get(wf)
+    if parsed is not None and parsed.meta is not None:
+        return dict(parsed.meta)
+    version = session.get(ModelVersion, instance.version_id)
+    return dict(version.meta or {}) if version else {}
+
+
 def path_taken(wf: BpmnWorkflow, known: dict[str, Any] | None) -> dict[str, Any]:
     """What the primary process has run so far, merged with what was recorded before the tree
     was compacted: reached element ids and (source, target) steps between them."""
@@ -182,19 +192,22 @@ def path_taken(wf: BpmnWorkflow, known: dict[str, Any] | None) -> dict[str, Any]
 def _finish_step(
     session: Session, instance: ProcessInstance, wf: BpmnWorkflow, model_meta: dict[str, Any],
     events: list[PendingEvent], failure: EngineFailure | None, actor: str, *,
-    completed_guid: str | None = None, now: Any,
+    completed_guid: str | None = None, now: Any, reindex_waits: bool = False,
 ) -> Step:
     """Persist one advance: state, status, metadata, task rows, timers and audit, in one flush."""
     created: list[HumanTask] = []
+    parsed = _PARSED.get(wf)
+
+    def prepare(row: HumanTask, task: Any) -> None:
+        row.approve_data = _approve_data(parsed, task) if parsed is not None else None
+
     for _ in range(MAX_AUTO_SKIPS):
-        new = project_human_tasks(session, instance, wf, now=now, completed_guid=completed_guid, events=events)
+        new = project_human_tasks(session, instance, wf, now=now, completed_guid=completed_guid, events=events,
+                                  prepare=prepare)
         for nt in new:
             events.append(PendingEvent("task_created", "system", {"task": nt.row.name, "lane": nt.row.lane},
                                        task_guid=nt.row.task_guid, bpmn_id=nt.row.bpmn_id))
         created += [nt.row for nt in new]
-        parsed = _PARSED.get(wf)
-        for nt in new:
-            nt.row.approve_data = _approve_data(parsed, nt.task) if parsed is not None else None
         if failure is not None:
             break
         outcome = _auto_skip(session, instance, new, events, now)
@@ -207,7 +220,7 @@ def _finish_step(
     data = workflow_data(wf)
     with session.no_autoflush:  # one UPDATE of the instance per step (each also bumps lock_version)
         extract_metadata(session, instance, data, model_meta.get("metadata_extraction_paths") or [])
-        sync_waits(session, instance, wf)
+        sync_waits(session, instance, wf, None if reindex_waits or parsed is None else parsed.event_kinds)
     if failure is not None:
         events.append(PendingEvent("instance_error", "system", failure.to_dict(), bpmn_id=failure.bpmn_id))
     elif status == COMPLETE and instance.status != COMPLETE:
@@ -318,11 +331,12 @@ def get_instance(session: Session, user: User, instance_id: int) -> ProcessInsta
 
 
 def get_human_task(session: Session, user: User, task_id: int) -> tuple[HumanTask, ProcessInstance]:
-    row = session.get(HumanTask, task_id)
-    if row is None:
+    found = session.execute(select(HumanTask, ProcessInstance).join(ProcessInstance, ProcessInstance.id == HumanTask.instance_id)
+                            .where(HumanTask.id == task_id)).first()
+    if found is None:
         raise NotFound(f"task {task_id} not found")
-    instance = session.get(ProcessInstance, row.instance_id)
-    if instance is None or not (access.can_read_instance(session, user, instance) or access.is_candidate(session, user, row)):
+    row, instance = found
+    if not (access.can_read_instance(session, user, instance) or access.is_candidate(session, user, row)):
         raise NotFound(f"task {task_id} not found")
     return row, instance
 
@@ -443,8 +457,7 @@ def apply_submission(
     link_attachments(session, instance.id, refs_in(submitted))
     events = [*(events or []), PendingEvent("task_completed", actor.username, {"task": row.name, "data": submitted},
                                             task_guid=row.task_guid, bpmn_id=row.bpmn_id)]
-    version = session.get(ModelVersion, instance.version_id)
-    return _finish_step(session, instance, wf, version.meta if version else {}, events, failure, actor.username,
+    return _finish_step(session, instance, wf, version_meta(session, instance, wf), events, failure, actor.username,
                         completed_guid=row.task_guid, now=now)
 
 
@@ -519,6 +532,5 @@ def retry(
             task.data.update(data)
         task._set_state(TaskState.READY)
     failure = run_engine(wf)
-    version = session.get(ModelVersion, instance.version_id)
-    return _finish_step(session, instance, wf, version.meta if version else {}, events, failure, actor.username,
-                        now=ctx.clock())
+    return _finish_step(session, instance, wf, version_meta(session, instance, wf), events, failure, actor.username,
+                        now=ctx.clock(), reindex_waits=to_latest_version)

@@ -16,11 +16,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from engine.audit.service import PendingEvent
-from engine.deploy.models import ModelVersion
 from engine.instances.jobs import run_each
 from engine.instances.models import ERROR, FINISHED_STATUSES, ProcessInstance, Timer
 from engine.instances.runner import EngineContext, run_engine
-from engine.instances.service import Step, _finish_step, load_workflow
+from engine.instances.service import Step, _finish_step, load_workflow, version_meta
 
 # Instances whose timers wait: an instance in error waits for an administrator's retry (which
 # runs the engine and so catches up its timers), a finished one has nothing to fire.
@@ -58,9 +57,7 @@ def fire_instance_timers(session: Session, ctx: EngineContext, instance_id: int)
     failure = run_engine(wf)  # refresh_timers() inside fires every timer whose time has come
     events = [PendingEvent("timer_fired", "system", {"due_at": t.due_at.isoformat()}, task_guid=t.task_guid,
                            bpmn_id=t.bpmn_id) for t in due]
-    # Only the deployed metadata: the version row also holds every model file.
-    meta = session.execute(select(ModelVersion.meta).where(ModelVersion.id == instance.version_id)).scalar()
-    return _finish_step(session, instance, wf, meta or {}, events, failure, "system", now=now)
+    return _finish_step(session, instance, wf, version_meta(session, instance, wf), events, failure, "system", now=now)
 
 
 def poll_timers(sessions: sessionmaker[Session], ctx: EngineContext, limit: int = 100, budget: float = 30.0) -> int:

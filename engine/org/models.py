@@ -52,7 +52,7 @@ class User(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     groups: Mapped[list[Group]] = relationship(secondary=user_group, back_populates="members", lazy="selectin")
-    manager: Mapped[User | None] = relationship(remote_side=[id], lazy="joined", join_depth=1)
+    manager: Mapped[User | None] = relationship(remote_side=[id], lazy="select")  # loaded only when asked for
 
     @property
     def group_names(self) -> list[str]:

@@ -34,6 +34,11 @@ def get_user_by_username(session: Session, username: str) -> User | None:
     return session.execute(select(User).where(User.username == username)).scalar_one_or_none()
 
 
+def user_id_by_username(session: Session, username: str) -> int | None:
+    """The id alone (no groups loaded): what assigning a task to a named person needs."""
+    return session.execute(select(User.id).where(User.username == username)).scalar_one_or_none()
+
+
 def find_group(session: Session, name: str) -> Group | None:
     """Lanes name groups by their identifier or their (Chinese) display name."""
     return session.execute(
