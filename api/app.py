@@ -69,11 +69,14 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     configure_calendars()  # SLA business calendars: $SLA_CALENDAR_FILE or engine/holidays_cn.yaml; fails fast
     app.extensions["engine_ctx"] = EngineContext(spec_cache=SpecCache(), script_time_limit=settings.script_time_limit)
     init_db(app, settings.database_url)
-    from engine.attachments.service import make_reader
+    from engine import services
+    from engine.attachments.service import make_reader, make_writer
     from engine.services import settlement
 
-    # Service tasks read uploaded files (settlement's bill and order export) from the store.
+    # Service tasks read uploaded files (settlement's bill and order export) from the store, and
+    # store the files they make (the settlement workbook): engine.services.write_attachment.
     settlement.ATTACHMENT_READER = make_reader(settings.instance_dir)
+    services.ATTACHMENT_WRITER = make_writer(settings.instance_dir)
 
     api = JsonErrorApi(app)
     from api.views import attachments, auth, instances, messages, models, notifications, org, records, tasks

@@ -9,21 +9,28 @@ Integration (task actions, forms):
   ``make_format_checker(dialect, attachment_check=...)``: a ref the user may not read fails as
   ``attachmentNotFound``;
 - ``link_attachments(session, instance_id, refs_in(data))`` after accepting data into a request;
-- ``attachments_of(session, instance_id)`` for the record."""
+- ``attachments_of(session, instance_id)`` for the record.
+
+Files made by the server (service-task operators, e.g. the settlement workbook) go through
+``make_writer(instance_dir)``: the bytes are stored at once, and at the end of the engine step
+``record_written(session, instance_id, data)`` records them (no uploader: the system) and links
+those whose ref is in the request's data to it."""
 from __future__ import annotations
 
 import re
 import unicodedata
 from collections.abc import Callable, Iterable
+from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from engine.attachments.models import Attachment, AttachmentLink
-from engine.attachments.sniff import classify
+from engine.attachments.sniff import KINDS, classify
 from engine.attachments.store import SHA256_RE, HashingSpool, blob_path, store_root
 from engine.db import utcnow
 from engine.errors import BadRequest
@@ -169,7 +176,11 @@ def link_attachments(session: Session, instance_id: int, refs: Iterable[str]) ->
     existing = set(session.execute(select(Attachment.sha256).where(Attachment.sha256.in_(shas))).scalars())
     linked = set(session.execute(select(AttachmentLink.sha256).where(
         AttachmentLink.instance_id == instance_id, AttachmentLink.sha256.in_(existing))).scalars())
-    new = sorted(existing - linked)
+    return _insert_links(session, instance_id, existing - linked)
+
+
+def _insert_links(session: Session, instance_id: int, shas: set[str]) -> int:
+    new = sorted(shas)
     if not new:
         return 0
     dialect = session.get_bind().dialect.name
@@ -208,3 +219,76 @@ def make_reader(instance_dir: Path | str) -> Callable[[str], bytes]:
         return blob_path(root, sha).read_bytes()
 
     return read
+
+
+# ---- files written by the server ----------------------------------------------------------------
+
+class AttachmentWriter(Protocol):
+    def __call__(self, content: bytes, filename: str, content_type: str | None = None) -> str: ...
+
+
+# What the writer stored since the last engine step ended, by sha256 (per thread / task context:
+# an operator runs inside the step that records it).
+_WRITTEN: ContextVar[dict[str, AttachmentInfo] | None] = ContextVar("attachments_written", default=None)
+WRITABLE_KINDS = tuple(KINDS)
+
+
+def make_writer(instance_dir: Path | str, *, max_bytes: int = 64 * 1024 * 1024) -> AttachmentWriter:
+    """``write(content, filename, content_type=None) -> "sha256:<hex>"`` for trusted server-side
+    code (engine.services.ATTACHMENT_WRITER). The bytes go through a temporary file (removed
+    whatever happens) into the content-addressed store: the same bytes give the same ref and are
+    stored once. The content must be of a kind the store knows, agreeing with the file name and
+    the declared type (else UnsupportedType); empty content is a BadRequest, more than
+    `max_bytes` TooLarge. The attachment row and the link to the request are made at the end of
+    the engine step (``record_written``)."""
+    root = store_root(instance_dir)
+
+    def write(content: bytes, filename: str, content_type: str | None = None) -> str:
+        if not isinstance(content, (bytes, bytearray, memoryview)):
+            raise TypeError(f"attachment content must be bytes, not {type(content).__name__}")
+        name = clean_filename(filename)
+        spool = HashingSpool(root, max_bytes)
+        try:
+            spool.write(bytes(content))
+            if spool.size == 0:
+                raise BadRequest("the file is empty")
+            detected = classify(spool.finish(), name, content_type, WRITABLE_KINDS)
+            spool.store(root)
+        finally:
+            spool.discard()
+        written = _WRITTEN.get()
+        if written is None:
+            written = {}
+            _WRITTEN.set(written)
+        written[spool.sha256] = AttachmentInfo(sha256=spool.sha256, filename=name, size=spool.size,
+                                               content_type=detected.content_type)
+        return REF_PREFIX + spool.sha256
+
+    return write
+
+
+def record_written(session: Session, instance_id: int, data: object) -> int:
+    """End of an engine step: the files written during it (``make_writer``) whose ref is in the
+    request's data get their ``attachment`` row (``uploaded_by_id`` NULL: the system; one row per
+    file and name) and are linked to the request, so its readers may download them. Files the
+    data does not reference stay unrecorded (bytes in the store, readable by nobody). Nothing to
+    do, and nothing read, when the step wrote no file. Returns how many links are new."""
+    pending = _WRITTEN.get()
+    if not pending:
+        return 0
+    written = dict(pending)
+    pending.clear()  # the step is over: nothing it wrote may be linked to another request later
+    _WRITTEN.set(None)
+    refs = refs_in(data)
+    files = {sha: info for sha, info in written.items() if REF_PREFIX + sha in refs}
+    if not files:
+        return 0
+    with session.no_autoflush:  # the rows are flushed with the rest of the step
+        known = {(r.sha256, r.filename) for r in session.execute(select(Attachment.sha256, Attachment.filename).where(
+            Attachment.sha256.in_(files), Attachment.uploaded_by_id.is_(None)))}
+        session.add_all(Attachment(sha256=i.sha256, filename=i.filename, content_type=i.content_type, size=i.size,
+                                   uploaded_by_id=None, created_at=utcnow())
+                        for sha, i in sorted(files.items()) if (sha, i.filename) not in known)
+        linked = set(session.execute(select(AttachmentLink.sha256).where(
+            AttachmentLink.instance_id == instance_id, AttachmentLink.sha256.in_(files))).scalars())
+        return _insert_links(session, instance_id, set(files) - linked)

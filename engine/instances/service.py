@@ -221,6 +221,9 @@ def _finish_step(
     with session.no_autoflush:  # one UPDATE of the instance per step (each also bumps lock_version)
         extract_metadata(session, instance, data, model_meta.get("metadata_extraction_paths") or [])
         sync_waits(session, instance, wf, None if reindex_waits or parsed is None else parsed.event_kinds)
+    from engine.attachments.service import record_written
+
+    record_written(session, instance.id, data)  # files its service tasks wrote: recorded, linked to it
     if failure is not None:
         events.append(PendingEvent("instance_error", "system", failure.to_dict(), bpmn_id=failure.bpmn_id))
     elif status == COMPLETE and instance.status != COMPLETE:

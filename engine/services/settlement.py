@@ -16,7 +16,8 @@ them). Per station it compares energy bought (bill kWh) with energy sold (order 
 amount with the electricity fees charged, breaks both down by time-of-use band (an order counts
 in the band of its start time), flags stations beyond tolerance, splits the service fee between
 the partners and the company to the fen (largest remainder: the parts always add up), and totals
-per region. `export_xlsx(result)` writes the workbook finance downloads.
+per region. `export_xlsx(result)` writes the workbook finance downloads (the same result gives
+the same bytes).
 
 Amount gap, `gap_basis="sold"` (default): the bill's amount for the energy actually sold,
 `bill_amount × sold_kwh / bill_kwh` (the station's average bill price; energy lost is measured by
@@ -24,18 +25,18 @@ the loss rate, not counted twice), minus the electricity fees charged, as a shar
 With `gap_basis="bill"` it is simply `bill_amount − electricity_fee` over the bill amount.
 
 Operators: `settlement/reconcile`, `settlement/partner_statements`, `settlement/reminder_notices`,
-`settlement/export_xlsx`."""
+`settlement/export_xlsx` (stores the workbook as an attachment of the request, returns its ref)."""
 from __future__ import annotations
 
-import base64
 import datetime as dt
 import hashlib
 import re
+import zipfile
 from collections.abc import Callable, Mapping, Sequence
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 from typing import Any
 
-from engine.services import operator
+from engine.services import operator, write_attachment
 from engine.services.settlement_io import (
     FEN,
     CellReader,
@@ -774,8 +775,6 @@ def partner_statements(reconciliation: Mapping[str, Any], settlement_no: str, *,
 def export_xlsx(result: Mapping[str, Any], statements: Mapping[str, Any] | None = None) -> bytes:
     """The workbook finance downloads: 汇总 Summary, 站点对账 Stations (flagged rows highlighted),
     合作方结算 Partners (one block of lines per partner with its subtotal)."""
-    import io
-
     from openpyxl import Workbook
     from openpyxl.styles import Alignment, Font, PatternFill
     from openpyxl.utils import get_column_letter
@@ -897,8 +896,44 @@ def export_xlsx(result: Mapping[str, Any], statements: Mapping[str, Any] | None 
         for col in range(1, 12):
             ws.cell(row=row, column=col).font = bold
             ws.cell(row=row, column=col).fill = total_fill
+    return _save_reproducibly(wb)
+
+
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+_FIXED_TIME = dt.datetime(2000, 1, 1)  # document properties and zip entry times: see _save_reproducibly
+
+
+class _FixedTimeZip(zipfile.ZipFile):
+    """A zip whose entries all carry the same time (openpyxl writes them as it goes)."""
+
+    def writestr(self, zinfo_or_arcname: Any, data: Any, compress_type: int | None = None,
+                 compresslevel: int | None = None) -> None:
+        if isinstance(zinfo_or_arcname, str):
+            info = zipfile.ZipInfo(zinfo_or_arcname, date_time=_FIXED_TIME.timetuple()[:6])
+            info.compress_type = self.compression
+            info.external_attr = 0o600 << 16
+            zinfo_or_arcname = info
+        super().writestr(zinfo_or_arcname, data, compress_type, compresslevel)
+
+    def write(self, filename: Any, arcname: Any = None, compress_type: int | None = None,
+              compresslevel: int | None = None) -> None:
+        # openpyxl writes each worksheet to a temporary file first, then adds it with its mtime.
+        with open(filename, "rb") as f:
+            data = f.read()
+        self.writestr(str(arcname if arcname is not None else filename), data, compress_type, compresslevel)
+
+
+def _save_reproducibly(wb: Any) -> bytes:
+    """The workbook's bytes without the time of day in them (openpyxl's save stamps the document
+    and each zip entry with the current time): the same content gives the same file, so it keeps
+    one content address however often the service task runs again."""
+    import io
+
+    from openpyxl.writer.excel import ExcelWriter
+
+    wb.properties.created = wb.properties.modified = _FIXED_TIME
     buf = io.BytesIO()
-    wb.save(buf)
+    ExcelWriter(wb, _FixedTimeZip(buf, "w", zipfile.ZIP_DEFLATED, allowZip64=True)).save()  # closes the zip
     return buf.getvalue()
 
 
@@ -995,9 +1030,14 @@ def reminder_notices_operator(statements: Mapping[str, Any], pending_partners: S
 
 @operator("settlement/export_xlsx")
 def export_xlsx_operator(reconciliation: Mapping[str, Any], statements: Mapping[str, Any] | None = None,
-                         filename: str | None = None) -> dict[str, Any]:
-    """Service task: the reconciliation workbook as base64 (until the attachment store can keep it)."""
-    content = export_xlsx(reconciliation, statements)
+                         filename: str | None = None) -> str:
+    """Service task: the reconciliation workbook (`export_xlsx`), stored as a file of the request;
+    returns its ref `sha256:<hex>` for a `format: attachment` form field. The same result gives
+    the same file and ref. `filename` defaults to `settlement-<region>-<period>.xlsx`."""
+    if not reconciliation or not reconciliation.get("ok", True):
+        raise ValueError("there is no successful reconciliation to export")
+    content = export_xlsx(reconciliation, statements or None)
     name = filename or f"settlement-{reconciliation.get('region') or 'all'}-{reconciliation.get('period')}.xlsx"
-    return {"filename": name, "content_base64": base64.b64encode(content).decode("ascii"),
-            "sha256": "sha256:" + hashlib.sha256(content).hexdigest(), "bytes": len(content)}
+    if not name.lower().endswith(".xlsx"):
+        name += ".xlsx"
+    return write_attachment(content, name, XLSX_TYPE)

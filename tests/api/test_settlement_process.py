@@ -5,18 +5,22 @@ escalation fired by moving the engine clock, and the monthly timer start: one re
 from __future__ import annotations
 
 import datetime as dt
+import io
+from decimal import Decimal
 from typing import Any
 
 import pytest
 from sqlalchemy import select
 
-from tests.api.process_flow import Flow, engine_clock, fire_timers, load_cases, plan_of
+from tests.api.process_flow import REF, Flow, engine_clock, fire_timers, load_cases, plan_of
 
 MODEL = "settlement:monthly-reconciliation"
 CASES = load_cases("settlement/monthly-reconciliation", "test_monthly_reconciliation.json")
 MESSAGES = {"wait_partner_confirmation": ("partner_confirmation", "settlement_no")}
 BEIJING = dt.timezone(dt.timedelta(hours=8))
 OUTSIDER = {"EAST": "south_manager", "WEST": "north_manager", "NORTH": "west_manager", "SOUTH": "east_manager"}
+SERVICE_TASKS = ("reconcile", "export_workbook", "issue_statements")  # the real operators run here
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def _actors(region: str) -> dict[str, str]:
@@ -44,6 +48,20 @@ def _with_uploads(flow: Flow, case: dict[str, Any]) -> None:
                                   ("contract_register", "contracts_csv_text")):
             for ref in upload.get(ref_key) or []:
                 flow.contents[ref] = upload[text_key].encode("utf-8")
+
+
+def _live_plan(case: dict[str, Any]) -> dict[str, list[Any]]:
+    plan = plan_of(case)
+    for service_task in SERVICE_TASKS:
+        plan.pop(service_task)
+    return plan
+
+
+def _with_workbook(flow: Flow, case: dict[str, Any], inst: dict[str, Any]) -> None:
+    """The workbook the service task wrote in this run stands for the unit test's ref of it."""
+    ref = inst["data"]["reconciliation_xlsx"]
+    assert REF.fullmatch(ref), ref
+    flow.refs[case["expected_output_json"]["reconciliation_xlsx"]] = ref
 
 
 def _expected(case: dict[str, Any], region: str, *, skipped: bool) -> dict[str, Any]:
@@ -76,9 +94,7 @@ def _expected(case: dict[str, Any], region: str, *, skipped: bool) -> dict[str, 
 def test_settlement_through_the_api(login: Any, case_name: str) -> None:
     case = CASES[case_name]
     region = _region(case)
-    plan = plan_of(case)
-    for service_task in ("reconcile", "issue_statements"):  # the real operators run here
-        plan.pop(service_task)
+    plan = _live_plan(case)
     skipped = "review_explanations" in plan  # the manager reviewed: the chain's first level is theirs already
     if skipped:
         plan.pop("chain_rm_approval")
@@ -87,8 +103,9 @@ def test_settlement_through_the_api(login: Any, case_name: str) -> None:
     flow.start(f"{region.lower()}_finance", MODEL)
     flow.run(plan, messages=MESSAGES)
     flow.assert_plan_used(plan)
-    expected = flow.mapped(_expected(case, region, skipped=skipped))
     final = flow.instance(f"{region.lower()}_manager")
+    _with_workbook(flow, case, final)
+    expected = flow.mapped(_expected(case, region, skipped=skipped))
     assert final["status"] == "complete", final
     assert final["data"] == expected
     meta = final["metadata"]
@@ -98,12 +115,78 @@ def test_settlement_through_the_api(login: Any, case_name: str) -> None:
     assert len(received) == len(case["tasks"].get("wait_partner_confirmation", {}).get("data", []))
 
 
+def test_finance_downloads_the_reconciliation_workbook(login: Any) -> None:
+    """After a successful reconciliation the service task 生成对账表 stores the workbook as a file
+    of the request: the finance review form shows it read-only, finance downloads it through the
+    attachments API and Excel opens it; people of another region do not even see it exists."""
+    import openpyxl
+
+    case = CASES["clean_month_all_partners_confirm"]
+    plan = _live_plan(case)
+    flow = _flow(login, "EAST")
+    _with_uploads(flow, case)
+    flow.start("east_finance", MODEL)
+    flow.run(plan, until=lambda i: any(t["bpmn_id"] == "finance_review" for t in i["tasks"] if t["status"] == "open"))
+    finance = flow.client("east_finance")
+    inst = flow.instance("east_finance")
+    ref, result = inst["data"]["reconciliation_xlsx"], inst["data"]["reconciliation"]
+    assert REF.fullmatch(ref), ref
+    sha = ref.removeprefix("sha256:")
+
+    task = flow.task("finance_review")
+    form = finance.get(f"/api/v1/tasks/{task['id']}").get_json()["form"]
+    field = form["schema"]["properties"]["reconciliation_xlsx"]
+    assert field["format"] == "attachment" and field["readOnly"] is True
+    assert field["default"] == field["const"] == ref
+    assert form["ui_schema"]["ui:order"][0] == "reconciliation_xlsx"
+
+    meta = finance.get(f"/api/v1/attachments/{sha}/meta")
+    assert meta.status_code == 200, meta.get_json()
+    assert meta.get_json()["filename"] == "电费结算对账表-JS-EAST-202603.xlsx"
+    assert meta.get_json()["content_type"] == XLSX_TYPE
+    r = finance.get(f"/api/v1/attachments/{ref}")
+    assert r.status_code == 200 and r.mimetype == XLSX_TYPE
+    assert "filename*=UTF-8''%E7%94%B5%E8%B4%B9" in r.headers["Content-Disposition"]
+    wb = openpyxl.load_workbook(io.BytesIO(r.data))
+    assert wb.sheetnames == ["汇总 Summary", "站点对账 Stations", "合作方结算 Partners"]
+    rows = [row for row in wb["站点对账 Stations"].iter_rows(min_row=2, values_only=True) if row[0]]
+    assert [(row[0], row[1], row[2]) for row in rows] == [
+        (s["station"], s["station_name"], "EAST") for s in result["stations"]]
+    assert len(rows) == result["totals"]["station_count"] > 0
+    for row, station in zip(rows, result["stations"], strict=True):
+        assert Decimal(str(row[8])) == Decimal(str(station["bill_amount"]))  # 账单电费
+        assert Decimal(str(row[5])) == Decimal(str(station["sold_kwh"]))  # 售电 kWh
+    summary = {row[0]: row[1] for row in wb["汇总 Summary"].iter_rows(values_only=True) if row and row[0]}
+    assert summary["结算月份 / Period"] == "2026-03" and summary["区域 / Region"] == "EAST"
+    assert Decimal(str(summary["合作方分成 / Partner share"])) == Decimal(str(result["totals"]["partner_share"]))
+
+    # The request's readers may download it (the region's operations too); another region may not.
+    assert flow.client("east_ops").get(f"/api/v1/attachments/{sha}").status_code == 200
+    for outsider in ("south_manager", "south_finance", "west_ops"):
+        client = flow.client(outsider)
+        assert client.get(f"/api/v1/attachments/{sha}").status_code == 404, outsider
+        assert client.get(f"/api/v1/attachments/{sha}/meta").status_code == 404, outsider
+
+    # The field is read-only on the server too: another file (even one finance may read) or a
+    # malformed ref is a 422, the workbook itself (as the browser sends it back) is accepted.
+    decision = plan["finance_review"][0]
+    bill_ref = flow.refs[case["tasks"]["upload_data"]["data"][0]["grid_bill"][0]]
+    for bad in (bill_ref, "not-a-ref", 42):
+        r = finance.post(f"/api/v1/tasks/{task['id']}/complete",
+                         json={"data": {**decision, "reconciliation_xlsx": bad}})
+        assert r.status_code == 422, (bad, r.status_code, r.get_json())
+    flow.refs[ref] = ref
+    flow.complete("finance_review", {**decision, "reconciliation_xlsx": ref})
+    after = flow.instance("east_finance")
+    assert after["data"]["reconciliation_xlsx"] == ref and after["error"] is None
+    assert [t["bpmn_id"] for t in after["tasks"] if t["status"] == "open"] == ["chain_rm_approval"]
+
+
 def test_unconfirmed_statements_remind_then_escalate(app: Any, login: Any) -> None:
     """One partner confirms; after 3 quiet days the partners still pending get reminders (the
     wait goes on); after 7 the regional manager follows up and records the offline confirmation."""
     case = CASES["clean_month_all_partners_confirm"]
-    plan = plan_of(case)
-    plan.pop("reconcile"), plan.pop("issue_statements")
+    plan = _live_plan(case)
     flow = _flow(login, "EAST")
     _with_uploads(flow, case)
     with engine_clock(app) as clock:
@@ -175,13 +258,13 @@ def test_the_monthly_timer_starts_one_request_per_region_once(app: Any, login: A
     assert form["properties"]["period"]["default"] == "2026-11"
     # The region's people carry it on like a request filed by hand (here with the sample month's files).
     case = CASES["company_operated_stations_only"]
-    plan = plan_of(case)
-    plan.pop("reconcile"), plan.pop("issue_statements")
+    plan = _live_plan(case)
     _with_uploads(flow, case)
     flow.run(plan, messages=MESSAGES)
     flow.assert_plan_used(plan)
     done = flow.instance("north_finance")
     assert done["status"] == "complete"
+    _with_workbook(flow, case, done)
     assert done["data"] == {**flow.mapped(_expected(case, "NORTH", skipped=False)), "scheduled_for": "2026-11-30T18:00:00+00:00"}
 
 

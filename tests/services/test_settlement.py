@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from engine import services
 from engine.services import load_builtin_operators
 from engine.services import settlement as st
 from engine.services.settlement import (
@@ -614,14 +615,49 @@ def test_reminder_notices_for_pending_partners(month: tuple[str, str]) -> None:
 
 
 @needs_openpyxl
-def test_statement_and_export_operators(month: tuple[str, str]) -> None:
+def test_statement_and_export_operators(month: tuple[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
     bill, orders = month
     ops = load_builtin_operators()
     rec = ops["settlement/reconcile"](bill=bill, orders=orders, contracts=CONTRACTS, region="EAST")
     s = ops["settlement/partner_statements"](reconciliation=rec, settlement_no="JS-EAST-202603", issue_date="2026-04-03")
     assert s["statement_count"] == 2 and s["statements"][1]["confirm_by"] == "2026-04-10"
-    x = ops["settlement/export_xlsx"](reconciliation=rec, statements=s)
-    content = base64.b64decode(x["content_base64"])
-    assert x["filename"] == "settlement-EAST-2026-03.xlsx" and x["sha256"] == "sha256:" + hashlib.sha256(content).hexdigest()
+    written: list[tuple[bytes, str, str | None]] = []
+
+    def writer(content: bytes, filename: str, content_type: str | None = None) -> str:
+        written.append((content, filename, content_type))
+        return "sha256:" + hashlib.sha256(content).hexdigest()
+
+    monkeypatch.setattr(services, "ATTACHMENT_WRITER", writer)
+    ref = ops["settlement/export_xlsx"](reconciliation=rec, statements=s)
+    (content, name, ctype), = written
+    assert ref == "sha256:" + hashlib.sha256(content).hexdigest()
+    assert name == "settlement-EAST-2026-03.xlsx" and ctype == st.XLSX_TYPE
+    wb = openpyxl.load_workbook(io.BytesIO(content))
+    assert [r[0].value for r in wb["站点对账 Stations"].iter_rows(min_row=2)] == ["SH001", "SH002", "SH003"]
+    # the same result is the same file (no time of day inside): a service task run again keeps its ref
+    assert ops["settlement/export_xlsx"](reconciliation=rec, statements=s, filename="对账表-JS-EAST-202603") == ref
+    assert written[1][0] == content and written[1][1] == "对账表-JS-EAST-202603.xlsx"
+    with pytest.raises(ValueError):
+        ops["settlement/export_xlsx"](reconciliation={"ok": False, "errors": []})
     with pytest.raises(ValueError):
         ops["settlement/partner_statements"](reconciliation={"ok": False}, settlement_no="JS-EAST-202603")
+    monkeypatch.setattr(services, "ATTACHMENT_WRITER", None)
+    with pytest.raises(RuntimeError, match="no attachment store"):
+        ops["settlement/export_xlsx"](reconciliation=rec)
+
+
+@needs_openpyxl
+def test_export_is_reproducible(month: tuple[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """openpyxl stamps the document and every zip entry with the time it saves: the export does not."""
+    import time
+    import zipfile
+
+    bill, orders = month
+    r = reconcile(bill, orders, CONTRACTS, None, region="EAST")
+    first = export_xlsx(r)
+    later = time.time() + 86400 * 40
+    monkeypatch.setattr(time, "time", lambda: later)
+    assert export_xlsx(r) == first
+    with zipfile.ZipFile(io.BytesIO(first)) as zf:
+        assert {i.date_time for i in zf.infolist()} == {(2000, 1, 1, 0, 0, 0)}
+        assert b"2000-01-01T00:00:00Z</dcterms:modified>" in zf.read("docProps/core.xml")

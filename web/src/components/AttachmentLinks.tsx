@@ -5,13 +5,13 @@ import { Typography } from "antd";
 import { useEffect, useState } from "react";
 import { useTranslation } from "react-i18next";
 import { attachmentUrl, type AttachmentMeta } from "../api";
-import { formatBytes, loadAttachmentMeta, shortRef } from "../lib/attachments";
+import { formatBytes, knownAttachmentMeta, loadAttachmentMeta, shortRef } from "../lib/attachments";
 
 export function useAttachmentMeta(ref: string): AttachmentMeta | null | undefined {
-  const [meta, setMeta] = useState<AttachmentMeta | null | undefined>(undefined);
+  const [meta, setMeta] = useState<AttachmentMeta | null | undefined>(() => knownAttachmentMeta(ref));
   useEffect(() => {
     let live = true;
-    setMeta(undefined);
+    setMeta(knownAttachmentMeta(ref));
     void loadAttachmentMeta(ref).then((m) => live && setMeta(m));
     return () => {
       live = false;

@@ -120,20 +120,34 @@ export function removeRef(value: unknown, ref: string, multiple: boolean): strin
 
 // One meta request per file per page load, shared by every place that shows it.
 const metaCache = new Map<string, Promise<AttachmentMeta | null>>();
+// The answers already in: a link shows the file's name at once instead of its hash first.
+const metaKnown = new Map<string, AttachmentMeta>();
 
 export function loadAttachmentMeta(ref: string): Promise<AttachmentMeta | null> {
   let hit = metaCache.get(ref);
   if (!hit) {
-    hit = api.attachmentMeta(ref).catch(() => {
-      metaCache.delete(ref); // try again next time (offline, not yet linked...)
-      return null;
-    });
+    hit = api.attachmentMeta(ref).then(
+      (meta) => {
+        metaKnown.set(ref, meta);
+        return meta;
+      },
+      () => {
+        metaCache.delete(ref); // try again next time (offline, not yet linked...)
+        return null;
+      },
+    );
     metaCache.set(ref, hit);
   }
   return hit;
 }
 
+/** The file's meta when it is already known (uploaded or loaded on this page), else undefined. */
+export function knownAttachmentMeta(ref: string): AttachmentMeta | undefined {
+  return metaKnown.get(ref);
+}
+
 /** What an upload answered is already known: no need to ask for it. */
 export function rememberAttachmentMeta(ref: string, meta: AttachmentMeta): void {
+  metaKnown.set(ref, meta);
   metaCache.set(ref, Promise.resolve(meta));
 }
