@@ -56,7 +56,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         OPENAPI_URL_PREFIX="/api",
         OPENAPI_JSON_PATH="openapi.json",
         OPENAPI_SWAGGER_UI_PATH="docs",
-        OPENAPI_SWAGGER_UI_URL="https://cdn.jsdelivr.net/npm/swagger-ui-dist/",
+        OPENAPI_SWAGGER_UI_URL="/swagger-ui/",  # copied into web/dist by the Vite build (no CDN)
     )
     app.config.update({k: v for k, v in (config or {}).items() if k.isupper()})
     app.extensions["settings"] = settings

@@ -3,6 +3,7 @@ hashed assets are cached for good, the shell is always revalidated. No browser n
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from flask import Flask
 
@@ -51,3 +52,20 @@ def test_without_a_build_it_says_how_to_build(tmp_path: Path) -> None:
     r = _app(tmp_path / "missing").test_client().get("/inbox")
     assert r.status_code == 200
     assert "not built yet" in r.get_data(as_text=True)
+
+
+def test_api_docs_render_in_the_browser_without_any_cdn(browser: Any, base_url: str, artifacts: Path) -> None:
+    """/api/docs is Swagger UI served from the build (web/dist/swagger-ui): an intranet server
+    has no CDN, so every request the page makes stays on this server."""
+    from urllib.parse import urlparse
+
+    context = browser.new_context(locale="zh-CN")
+    page = context.new_page()
+    hosts: set[str] = set()
+    page.on("request", lambda req: hosts.add(urlparse(req.url).netloc))
+    page.goto(f"{base_url}/api/docs")
+    page.wait_for_selector(".swagger-ui .info .title", timeout=30_000)
+    assert page.locator(".opblock").count() > 50  # every operation of the OpenAPI document is listed
+    page.screenshot(path=str(artifacts / "api-docs.png"))
+    context.close()
+    assert hosts == {urlparse(base_url).netloc}
