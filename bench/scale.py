@@ -34,13 +34,14 @@ from typing import Any
 import click
 
 from bench.http_load import MODEL_DIR, MODEL_ID, PASSWORD, libpq_url, percentiles, postgres_reachable
+from engine.instances.models import LIVE_STATUSES as LIVE
 
 DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/bench_scale"
 REGIONS = [("EAST", 0.30), ("SOUTH", 0.25), ("NORTH", 0.20), ("WEST", 0.15), ("HQ", 0.10)]
 CATEGORIES = [("maintenance", 0.35), ("expansion", 0.25), ("grid", 0.20), ("software", 0.12), ("other", 0.08)]
 N_APPROVERS, N_REVIEWERS_PER_REGION = 100, 50
 STEPS = [("fill", "填写申请"), ("review", "区域审核"), ("approve", "财务批准")]
-GENERATOR_VERSION = "2"
+GENERATOR_VERSION = "3"
 EPOCH = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
 SPAN = dt.timedelta(days=700)
 
@@ -210,11 +211,11 @@ def generate(url: str, plan: Plan, seed: int = 20261121, progress: bool = True) 
                 for task, principal, any_region in rows["tasks"]:
                     task_id += 1
                     task_rows.append((task_id, *task))
-                    cand_rows.append((task_id, principal, any_region))
+                    cand_rows.append((task_id, principal, any_region, task[TASK_COLS.index("status") - 1] in LIVE))
             with conn.transaction():
                 for table, cols, data in (("process_instance", INSTANCE_COLS, inst_rows),
                                           ("human_task", TASK_COLS, task_rows),
-                                          ("task_candidate", ["task_id", "principal", "any_region"], cand_rows),
+                                          ("task_candidate", ["task_id", "principal", "any_region", "is_open"], cand_rows),
                                           ("instance_metadata", ["instance_id", "key", "value"], meta_rows)):
                     with conn.cursor() as cur, cur.copy(_copy_sql(table, cols)) as cp:
                         for row in data:
