@@ -110,6 +110,9 @@ class ExportOut(Schema):
     finished_at = fields.DateTime(allow_none=True)
 
 
+_NAME = "the person's display name (their username when they have none)"
+
+
 class TaskOut(Schema):
     id = fields.Integer()
     name = fields.String()
@@ -120,14 +123,19 @@ class TaskOut(Schema):
     process_model_id = fields.String(attribute="model_id")
     region = fields.String()
     assignee = fields.String(allow_none=True)
+    assignee_name = fields.String(allow_none=True, metadata={"description": _NAME})
     due_at = fields.DateTime(allow_none=True)
-    sla_state = fields.String(allow_none=True)
+    sla_state = fields.String(allow_none=True, metadata={
+        "description": "on_track, due_soon (the last fifth of the allowed time) or breached; null without a due time"})
     created_at = fields.DateTime()
     completed_at = fields.DateTime(allow_none=True)
     completed_by = fields.String(allow_none=True)
+    completed_by_name = fields.String(allow_none=True, metadata={"description": _NAME})
     process_title = fields.String()
     metadata = fields.Dict()
     candidate_users = fields.List(fields.String())
+    candidate_user_names = fields.List(fields.String(), metadata={
+        "description": "display names of candidate_users, in the same order"})
     candidate_groups = fields.List(fields.String())
     kind = fields.String(metadata={"description": "task (a BPMN step) or added (an added approver's opinion, 加签)"})
     outcome = fields.String(allow_none=True, metadata={"description": "sent_back, auto_skipped, approve, reject"})
@@ -138,6 +146,7 @@ class TaskOut(Schema):
     add_position = fields.String(allow_none=True)
     add_sign = fields.String(allow_none=True)
     added_by = fields.String(allow_none=True)
+    added_by_name = fields.String(allow_none=True, metadata={"description": _NAME})
 
 
 class DraftOut(Schema):
@@ -261,6 +270,7 @@ class CcItemOut(Schema):
     status = fields.String()
     region = fields.String()
     by = fields.String()
+    by_name = fields.String(metadata={"description": "display name of `by`"})
     comment = fields.String()
     created_at = fields.DateTime()
     read_at = fields.DateTime(allow_none=True)
@@ -276,6 +286,14 @@ class TaskListArgs(PageArgs):
     q = fields.String(validate=validate.Length(max=200))
     region = fields.String()
     metadata = fields.String()
+    sla = fields.String(metadata={
+        "description": "SLA state, one or several (comma separated): on_track (has a due time, not yet in "
+                       "its last fifth), due_soon (in the last fifth, not overdue), breached (overdue, even "
+                       "before the periodic SLA scan has marked it; a closed task: closed after its due "
+                       "time), none (no due time). Another value is a 400 naming the field.",
+        "example": "due_soon,breached"})
+    due_from = fields.String(metadata={"description": "due at or after: date (Asia/Shanghai) or ISO 8601 time"})
+    due_to = fields.String(metadata={"description": "due before: date (Asia/Shanghai, inclusive) or ISO 8601 time"})
     sort = fields.String(load_default="-created")
 
 
@@ -296,6 +314,7 @@ class AuditEventOut(Schema):
     seq = fields.Integer()
     at = fields.DateTime()
     actor = fields.String()
+    actor_name = fields.String(metadata={"description": "display name of `actor` (the actor itself for system)"})
     type = fields.String()
     task_guid = fields.String(allow_none=True)
     bpmn_id = fields.String(allow_none=True)
@@ -312,6 +331,7 @@ class InstanceOut(Schema):
     title = fields.String()
     status = fields.String()
     initiator = fields.String()
+    initiator_name = fields.String(metadata={"description": _NAME})
     region = fields.String()
     metadata = fields.Dict(attribute="meta")
     error = fields.Dict(allow_none=True)

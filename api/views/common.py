@@ -1,14 +1,15 @@
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine.db import utcnow
+from engine.instances.inbox import effective_sla_state
 from engine.instances.models import HumanTask, ProcessInstance
-from engine.instances.runner import EngineContext, sla_state
+from engine.instances.runner import EngineContext
 from engine.org.models import User
 
 
@@ -22,29 +23,55 @@ def model_id_from_path(raw: str) -> str:
 
 
 def usernames(session: Session, ids: set[int | None]) -> dict[int, str]:
+    return {i: username for i, (username, _) in people(session, ids).items()}
+
+
+def people(session: Session, ids: set[int | None]) -> dict[int, tuple[str, str]]:
+    """id -> (username, display name) in one query; the display name falls back to the username."""
     wanted = {i for i in ids if i is not None}
     if not wanted:
         return {}
-    return dict(session.execute(select(User.id, User.username).where(User.id.in_(wanted))).all())
+    rows = session.execute(select(User.id, User.username, User.display_name).where(User.id.in_(wanted))).all()
+    return {i: (username, display or username) for i, username, display in rows}
 
 
-def task_dict(row: HumanTask, instance: ProcessInstance, names: dict[int, str], candidates: list[str]) -> dict[str, Any]:
-    users = [names.get(int(p[5:]), p[5:]) for p in candidates if p.startswith("user:")]
+def display_names(session: Session, names: set[str]) -> dict[str, str]:
+    """username -> display name (or the username when it has none), in one query."""
+    wanted = {u for u in names if u}
+    if not wanted:
+        return {}
+    rows = session.execute(select(User.username, User.display_name).where(User.username.in_(wanted))).all()
+    return {username: display or username for username, display in rows}
+
+
+def task_dict(row: HumanTask, instance: ProcessInstance, names: dict[int, tuple[str, str]], candidates: list[str],
+              now: dt.datetime) -> dict[str, Any]:
+    """A task item; people are usernames, each with a `*_name` twin carrying the display name."""
+    def who(user_id: int | None) -> tuple[str | None, str | None]:
+        if user_id is None:
+            return None, None
+        return names.get(user_id, (None, None))
+
+    cand_ids = [p[5:] for p in candidates if p.startswith("user:")]
+    cand = [names.get(int(i), (i, i)) for i in cand_ids]
     groups = [p[6:] for p in candidates if p.startswith("group:")]
+    assignee, assignee_name = who(row.assignee_id)
+    completed_by, completed_by_name = who(row.completed_by_id)
+    added_by, added_by_name = who(row.added_by_id)
     return {
         "id": row.id, "name": row.name, "bpmn_id": row.bpmn_id, "lane": row.lane, "status": row.status,
         "instance_id": row.instance_id, "model_id": row.model_id, "region": row.region,
-        "assignee": names.get(row.assignee_id) if row.assignee_id else None,
+        "assignee": assignee, "assignee_name": assignee_name,
         "due_at": row.due_at, "created_at": row.created_at,
-        "sla_state": sla_state(row.created_at, row.due_at, utcnow()) if row.status == "open" else row.sla_state,
-        "completed_at": row.completed_at,
-        "completed_by": names.get(row.completed_by_id) if row.completed_by_id else None,
+        "sla_state": effective_sla_state(row, now),
+        "completed_at": row.completed_at, "completed_by": completed_by, "completed_by_name": completed_by_name,
         "process_title": instance.title, "metadata": instance.meta or {},
-        "candidate_users": users, "candidate_groups": groups,
+        "candidate_users": [u for u, _ in cand], "candidate_user_names": [n for _, n in cand],
+        "candidate_groups": groups,
         "kind": row.kind, "outcome": row.outcome, "claimed": bool(row.claimed),
         "batch_approvable": row.status == "open" and row.kind == "task" and row.approve_data is not None,
         "parent_id": row.parent_id, "add_position": row.add_position, "add_sign": row.add_sign,
-        "added_by": names.get(row.added_by_id) if row.added_by_id else None,
+        "added_by": added_by, "added_by_name": added_by_name,
     }
 
 
@@ -73,8 +100,9 @@ def task_rows_to_dicts(session: Session, pairs: list[tuple[HumanTask, ProcessIns
         ids |= {t.assignee_id, t.completed_by_id, t.added_by_id}
     for principals in cands.values():
         ids |= {int(p[5:]) for p in principals if p.startswith("user:")}
-    names = usernames(session, ids)
-    out = [task_dict(t, i, names, cands[t.id]) for t, i in pairs]
+    names = people(session, ids)
+    now = engine_ctx().clock()
+    out = [task_dict(t, i, names, cands[t.id], now) for t, i in pairs]
     for d, (t, inst) in zip(out, pairs, strict=True):
         d["metadata"] = redact(d["metadata"], hidden.get(inst.version_id, set()))
         d["unread"] = t.status == "open" and t.id not in read
@@ -102,10 +130,9 @@ def _numbers(raw: str | None, name: str) -> dict[str, Any]:
     return out
 
 
-def _moment(raw: str | None, name: str, *, end: bool) -> Any:
+def moment_arg(raw: str | None, name: str, *, end: bool) -> Any:
     """A date (whole day in the configured zone; `end` means up to the end of that day) or an
     ISO 8601 time (no zone: the configured zone), as UTC."""
-    import datetime as dt
     from zoneinfo import ZoneInfo
 
     from engine.errors import BadRequest
@@ -134,8 +161,8 @@ def search_from_args(args: dict[str, Any]) -> Any:
         metadata=parse_metadata_filter(args.get("metadata")),
         metadata_min=_numbers(args.get("metadata_min"), "metadata_min"),
         metadata_max=_numbers(args.get("metadata_max"), "metadata_max"),
-        created_from=_moment(args.get("created_from"), "created_from", end=False),
-        created_to=_moment(args.get("created_to"), "created_to", end=True), q=args.get("q"),
+        created_from=moment_arg(args.get("created_from"), "created_from", end=False),
+        created_to=moment_arg(args.get("created_to"), "created_to", end=True), q=args.get("q"),
     )
     _refuse_hidden_keys(search)
     return search

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from api.auth import login_required, require_user
 from api.background import enqueue
@@ -28,12 +28,12 @@ from api.schemas import (
 )
 from api.views.common import (
     comment_dict,
+    display_names,
     engine_ctx,
     hidden_by_version,
     model_id_from_path,
     search_from_args,
     task_rows_to_dicts,
-    usernames,
 )
 from engine.audit.models import AuditEvent
 from engine.deploy.models import ModelVersion
@@ -43,25 +43,40 @@ from engine.instances.inbox import list_cc, list_instances
 from engine.instances.models import HumanTask, ProcessInstance
 from engine.instances.runner import workflow_data
 from engine.instances.state import load_state
+from engine.org.models import User
 
 blp = Blueprint("process_instances", __name__, url_prefix="/api/v1", description="Requests (process instances)")
 
 
-def instance_dict(instance: ProcessInstance, initiator: str, version: int | None = None) -> dict[str, Any]:
+def instance_dict(instance: ProcessInstance, initiator: str, version: int | None = None,
+                  initiator_name: str | None = None) -> dict[str, Any]:
     return {
         "id": instance.id, "model_id": instance.model_id, "process_id": instance.process_id,
         "version": version, "title": instance.title, "status": instance.status, "initiator": initiator,
+        "initiator_name": initiator_name or initiator,
         "region": instance.region, "meta": instance.meta or {}, "error": instance.error,
         "created_at": instance.created_at, "updated_at": instance.updated_at, "completed_at": instance.completed_at,
     }
 
 
-def _timeline(instance: ProcessInstance, hidden: set[str]) -> list[dict[str, Any]]:
+def _timeline(instance: ProcessInstance, hidden: set[str], initiator: list[tuple[str, str]] | None = None
+              ) -> list[dict[str, Any]]:
     """The request's audit events; data keys the caller may not see are left out (the stored
-    events are untouched: their hashes cover the full data)."""
+    events are untouched: their hashes cover the full data). With `initiator` (a list to fill),
+    the initiator's (username, display name) comes from the same query as the actors' names."""
     events = db().execute(select(AuditEvent).where(AuditEvent.chain == f"instance:{instance.id}")
-                          .order_by(AuditEvent.seq)).scalars()
-    return [{"seq": e.seq, "at": e.at, "actor": e.actor, "type": e.type, "task_guid": e.task_guid,
+                          .order_by(AuditEvent.seq)).scalars().all()
+    actors = {e.actor for e in events if e.actor}
+    if initiator is None:
+        names = display_names(db(), actors)
+    else:
+        rows = db().execute(select(User.id, User.username, User.display_name).where(
+            or_(User.id == instance.initiator_id, User.username.in_(actors)))).all()
+        names = {username: display or username for _, username, display in rows}
+        initiator += [(username, display or username) for uid, username, display in rows
+                      if uid == instance.initiator_id]
+    return [{"seq": e.seq, "at": e.at, "actor": e.actor, "actor_name": names.get(e.actor, e.actor),
+             "type": e.type, "task_guid": e.task_guid,
              "bpmn_id": e.bpmn_id, "data": redact(e.data, hidden), "prev_hash": e.prev_hash, "hash": e.hash}
             for e in events]
 
@@ -72,8 +87,10 @@ def detail(instance: ProcessInstance, data: dict[str, Any] | None = None) -> dic
     session = db()
     parsed = service.parsed_version(session, engine_ctx(), instance.version_id)  # cached: versions never change
     hidden = hidden_fields(require_user(), parsed.meta or {})
-    names = usernames(session, {instance.initiator_id})
-    out = instance_dict(instance, names.get(instance.initiator_id, ""), parsed.number)
+    found: list[tuple[str, str]] = []
+    timeline = _timeline(instance, hidden, found)  # one query for the actors' and the initiator's names
+    initiator, initiator_name = found[0] if found else ("", "")
+    out = instance_dict(instance, initiator, parsed.number, initiator_name)
     out["meta"] = redact(out["meta"], hidden)
     tasks = session.execute(select(HumanTask, ProcessInstance).join(ProcessInstance, ProcessInstance.id == HumanTask.instance_id)
                             .where(HumanTask.instance_id == instance.id).order_by(HumanTask.id)).all()
@@ -81,7 +98,7 @@ def detail(instance: ProcessInstance, data: dict[str, Any] | None = None) -> dic
     if data is None:
         data = workflow_data(load_state(instance.state, parsed, None))
     out["data"] = redact(data, hidden)
-    out["timeline"] = _timeline(instance, hidden)
+    out["timeline"] = timeline
     out["allowed_actions"] = actions.instance_actions(session, require_user(), instance)
     return out
 
@@ -108,9 +125,9 @@ def list_view(args: dict[str, Any]) -> dict[str, Any]:
     participant, metadata (exact or numeric ranges), creation dates and text."""
     page = list_instances(db(), require_user(), search=search_from_args(args), sort=args["sort"], page=args["page"],
                           per_page=args["per_page"])
-    hidden = hidden_by_version(db(), require_user(), {i.version_id for i, _ in page.items})
-    items = [instance_dict(i, u) for i, u in page.items]
-    for item, (inst, _) in zip(items, page.items, strict=True):
+    hidden = hidden_by_version(db(), require_user(), {i.version_id for i, _, _ in page.items})
+    items = [instance_dict(i, u, initiator_name=name) for i, u, name in page.items]
+    for item, (inst, _, _) in zip(items, page.items, strict=True):
         item["meta"] = redact(item["meta"], hidden.get(inst.version_id, set()))
     return {"items": items, "total": page.total, "page": page.page, "per_page": page.per_page}
 
@@ -217,8 +234,9 @@ def cc_list(args: dict[str, Any]) -> dict[str, Any]:
     """Requests CC'd to me (抄送我的), newest first."""
     session = db()
     page = list_cc(session, require_user(), unread=args["unread"], page=args["page"], per_page=args["per_page"])
-    hidden = hidden_by_version(session, require_user(), {i.version_id for _, i, _ in page.items})
+    hidden = hidden_by_version(session, require_user(), {i.version_id for _, i, _, _ in page.items})
     items = [{"instance_id": i.id, "title": i.title, "model_id": i.model_id, "status": i.status, "region": i.region,
-              "by": by, "comment": c.comment, "created_at": c.created_at, "read_at": c.read_at,
-              "metadata": redact(i.meta or {}, hidden.get(i.version_id, set()))} for c, i, by in page.items]
+              "by": by, "by_name": by_name or by, "comment": c.comment, "created_at": c.created_at,
+              "read_at": c.read_at, "metadata": redact(i.meta or {}, hidden.get(i.version_id, set()))}
+             for c, i, by, by_name in page.items]
     return {"items": items, "total": page.total, "page": page.page, "per_page": page.per_page}

@@ -33,7 +33,7 @@ from api.schemas import (
     page_schema,
     parse_metadata_filter,
 )
-from api.views.common import comment_dict, engine_ctx, model_id_from_path, task_rows_to_dicts
+from api.views.common import comment_dict, engine_ctx, model_id_from_path, moment_arg, task_rows_to_dicts
 from api.views.instances import detail
 from engine.deploy.models import ModelVersion
 from engine.instances import access, actions, addsign, sendback, service
@@ -48,14 +48,17 @@ blp = Blueprint("tasks", __name__, url_prefix="/api/v1", description="Human task
 @blp.arguments(TaskListArgs, location="query")
 @blp.response(200, page_schema(TaskOut, "TaskPage"))
 def list_view(args: dict[str, Any]) -> dict[str, Any]:
-    """scope=mine (assigned or named to me), group (claimable by my groups), all (everything I may read)."""
+    """scope=mine (assigned or named to me), group (claimable by my groups), all (everything I may read);
+    sla=on_track|due_soon|breached|none (comma separated for several), due_from / due_to."""
     session = db()
     page = list_tasks(
         session, require_user(), scope=args["scope"], status=args["status"],
         instance_id=args.get("process_instance_id"), q=args.get("q"), region=args.get("region"),
         model_id=model_id_from_path(args["process"]) if args.get("process") else None,
         metadata=parse_metadata_filter(args.get("metadata")), sort=args["sort"], page=args["page"],
-        per_page=args["per_page"],
+        per_page=args["per_page"], sla=args.get("sla"),
+        due_from=moment_arg(args.get("due_from"), "due_from", end=False),
+        due_to=moment_arg(args.get("due_to"), "due_to", end=True), now=engine_ctx().clock(),
     )
     return {"items": task_rows_to_dicts(session, [tuple(r) for r in page.items]), "total": page.total,
             "page": page.page, "per_page": page.per_page}

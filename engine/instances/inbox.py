@@ -6,12 +6,22 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Numeric, Select, case, cast, exists, func, or_, select
+from sqlalchemy import Numeric, Select, and_, case, cast, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from engine.errors import BadRequest
 from engine.instances import access
-from engine.instances.models import HELD, OPEN, HumanTask, InstanceCC, InstanceMetadata, ProcessInstance, TaskCandidate
+from engine.instances.models import (
+    HELD,
+    LIVE_STATUSES,
+    OPEN,
+    HumanTask,
+    InstanceCC,
+    InstanceMetadata,
+    ProcessInstance,
+    TaskCandidate,
+)
+from engine.instances.runner import BREACHED, DUE_SOON, ON_TRACK
 from engine.org.models import User
 
 TASK_SORTS = {
@@ -25,6 +35,59 @@ INSTANCE_SORTS = {
 }
 
 
+# The inbox's SLA filter (`sla=`): the three states a task with a due time shows, and `none`.
+NO_DEADLINE = "none"
+SLA_FILTERS = (ON_TRACK, DUE_SOON, BREACHED, NO_DEADLINE)
+
+
+def effective_sla_state(row: HumanTask, now: dt.datetime) -> str | None:
+    """The SLA state a task shows: the stored one (kept by the periodic scan, engine/instances/sla.py)
+    brought up to date from its times, so a task past its due time (or reminder time) that the scan
+    has not reached yet already shows breached (due soon). A closed task is judged at its close.
+    Mirrors `sla_state_sql` (the inbox filter), which must stay in step with it."""
+    if row.due_at is None:
+        return None
+    at = now if row.status in LIVE_STATUSES else row.completed_at
+    if row.sla_state == BREACHED or (at is not None and at >= row.due_at):
+        return BREACHED
+    reminder = row.next_sla_check_at  # until the reminder has been sent: when the last fifth begins
+    if row.sla_state == DUE_SOON or (at is not None and reminder is not None and at >= reminder):
+        return DUE_SOON
+    return ON_TRACK
+
+
+def sla_state_sql(now: dt.datetime) -> Any:
+    """`effective_sla_state` as a SQL expression (`none` for a task without a due time)."""
+    ht = HumanTask
+    live = ht.status.in_(LIVE_STATUSES)
+    # A NULL condition (no completed_at, no reminder time) counts as false, as in the Python twin.
+    return case(
+        (ht.due_at.is_(None), NO_DEADLINE),
+        (or_(ht.sla_state == BREACHED, and_(live, ht.due_at <= now), and_(~live, ht.completed_at >= ht.due_at)),
+         BREACHED),
+        (or_(ht.sla_state == DUE_SOON, and_(live, ht.next_sla_check_at <= now),
+             and_(~live, ht.completed_at >= ht.next_sla_check_at)), DUE_SOON),
+        else_=ON_TRACK,
+    )
+
+
+def sla_filter(raw: str, now: dt.datetime) -> list[Any]:
+    """Conditions for `sla=` (one value or several, comma separated); an unknown value is a 400."""
+    wanted = [v.strip() for v in raw.split(",") if v.strip()]
+    for value in wanted:
+        if value not in SLA_FILTERS:
+            raise BadRequest(f"sla must be one or several (comma separated) of {', '.join(SLA_FILTERS)}; "
+                             f"got '{value[:40]}'", {"field": "sla", "value": value[:100]})
+    if not wanted:
+        return []
+    if wanted == [NO_DEADLINE]:
+        return [HumanTask.due_at.is_(None)]
+    conds = [sla_state_sql(now).in_(wanted)]
+    if NO_DEADLINE not in wanted:
+        conds.insert(0, HumanTask.due_at.is_not(None))
+    return conds
+
+
 @dataclass
 class Page:
     items: list[Any]
@@ -36,9 +99,15 @@ class Page:
 def _paged(session: Session, q: Select[Any, *tuple[Any, ...]], page: int, per_page: int, order: Any) -> Page:
     if page < 1 or not 1 <= per_page <= 200:
         raise BadRequest("page must be >= 1 and per_page between 1 and 200")
-    total = session.execute(select(func.count()).select_from(q.order_by(None).subquery())).scalar_one()
-    rows = session.execute(q.order_by(order).limit(per_page).offset((page - 1) * per_page)).all()
-    return Page(list(rows), total, page, per_page)
+    # The total rides along with the page (a window count): one pass over the matching rows
+    # instead of a second COUNT query that finds them all again.
+    rows = session.execute(q.add_columns(func.count().over().label("_total")).order_by(order)
+                           .limit(per_page).offset((page - 1) * per_page)).all()
+    if rows:
+        return Page([tuple(r)[:-1] for r in rows], int(rows[0][-1]), page, per_page)
+    total = 0 if page == 1 else session.execute(
+        select(func.count()).select_from(q.order_by(None).subquery())).scalar_one()  # past the last page
+    return Page([], total, page, per_page)
 
 
 def _metadata_filter(model: Any, metadata: dict[str, str]) -> list[Any]:
@@ -52,7 +121,11 @@ def list_tasks(
     session: Session, user: User, *, scope: str = "mine", status: str = "open", instance_id: int | None = None,
     q: str | None = None, region: str | None = None, model_id: str | None = None,
     metadata: dict[str, str] | None = None, sort: str = "-created", page: int = 1, per_page: int = 20,
+    sla: str | None = None, due_from: dt.datetime | None = None, due_to: dt.datetime | None = None,
+    now: dt.datetime | None = None,
 ) -> Page:
+    """`sla` filters by the state the tasks show (`effective_sla_state` at `now`, the engine's
+    clock); `due_from` (inclusive) and `due_to` (exclusive) by due time."""
     if sort not in TASK_SORTS:
         raise BadRequest(f"sort must be one of {', '.join(TASK_SORTS)}")
     stmt = select(HumanTask, ProcessInstance).join(ProcessInstance, ProcessInstance.id == HumanTask.instance_id)
@@ -64,8 +137,10 @@ def list_tasks(
         else:
             # Start from the user's own rows (assigned, or named as a candidate) rather than an OR
             # with a correlated EXISTS, which makes PostgreSQL scan the region's open tasks.
-            own = select(HumanTask.id).where(HumanTask.assignee_id == user.id).union_all(
-                select(TaskCandidate.task_id).where(TaskCandidate.principal == f"user:{user.id}"))
+            named = select(TaskCandidate.task_id).where(TaskCandidate.principal == f"user:{user.id}")
+            if status in ("open", "on_hold"):  # only live tasks' rows: ix_task_candidate_open
+                named = named.where(TaskCandidate.is_open)
+            own = select(HumanTask.id).where(HumanTask.assignee_id == user.id).union_all(named)
             stmt = stmt.where(HumanTask.id.in_(own), or_(HumanTask.assignee_id == user.id,
                                                          HumanTask.assignee_id.is_(None)))
     elif scope == "group":
@@ -98,6 +173,13 @@ def list_tasks(
                                              InstanceMetadata.value.ilike(like))))
     for cond in _metadata_filter(HumanTask.instance_id, metadata or {}):
         stmt = stmt.where(cond)
+    if sla:
+        for cond in sla_filter(sla, now or dt.datetime.now(dt.UTC)):
+            stmt = stmt.where(cond)
+    if due_from is not None:
+        stmt = stmt.where(HumanTask.due_at >= due_from)
+    if due_to is not None:
+        stmt = stmt.where(HumanTask.due_at < due_to)
     return _paged(session, stmt, page, per_page, TASK_SORTS[sort])
 
 
@@ -157,7 +239,9 @@ def search_filters(search: InstanceSearch) -> list[Any]:
 
 
 def searched_instances(user: User, search: InstanceSearch) -> Select[Any, *tuple[Any, ...]]:
-    stmt = select(ProcessInstance, User.username).join(User, User.id == ProcessInstance.initiator_id)
+    """(instance, initiator's username, initiator's display name) rows."""
+    stmt = (select(ProcessInstance, User.username, User.display_name)
+            .join(User, User.id == ProcessInstance.initiator_id))
     scope_filter = access.instance_scope(user)
     if scope_filter is not None:
         stmt = stmt.where(scope_filter)
@@ -179,8 +263,8 @@ def list_instances(
 
 
 def list_cc(session: Session, user: User, *, unread: bool = False, page: int = 1, per_page: int = 20) -> Page:
-    """Requests CC'd to the user (抄送我的): (cc row, instance, who CC'd), newest first."""
-    stmt = (select(InstanceCC, ProcessInstance, User.username)
+    """Requests CC'd to the user (抄送我的): (cc row, instance, who CC'd, their display name), newest first."""
+    stmt = (select(InstanceCC, ProcessInstance, User.username, User.display_name)
             .join(ProcessInstance, ProcessInstance.id == InstanceCC.instance_id)
             .join(User, User.id == InstanceCC.by_id).where(InstanceCC.user_id == user.id))
     if unread:

@@ -289,7 +289,7 @@ def test_add_approver_before(browser: Any, base_url: str, artifacts: Path, viewp
     quality = User(browser, base_url, viewport, artifacts, "east_quality", "add-approver")
     page = quality.page
     quality.item(order_no).get_by_role("link", name=re.compile("计划员分诊")).click()
-    page.get_by_text("east_planner 请你发表意见").wait_for()
+    page.get_by_text(re.compile(r"（east_planner） 请你发表意见")).wait_for()  # display name, then the username
     page.get_by_role("radio", name="同意", exact=True).check()
     quality.shot("03-opinion-form", focus=page.get_by_role("radio", name="同意", exact=True))
     page.get_by_role("button", name="提交").click()

@@ -41,6 +41,8 @@ export interface AuditInstance {
   title: string;
   status: AuditStatus;
   initiator: string;
+  /** The initiator's display name. */
+  initiator_name?: string;
   region: string | null;
   metadata: Record<string, unknown>;
   created_at: string;

@@ -73,14 +73,19 @@ export interface Task {
   process_model_id: string;
   region: string | null;
   assignee: string | null;
+  /** Display names of the people fields (the username when a person has none). */
+  assignee_name?: string | null;
   due_at: string | null;
-  sla_state: string | null;
+  sla_state: SlaState | null;
   created_at: string;
   completed_at: string | null;
   completed_by: string | null;
+  completed_by_name?: string | null;
   process_title: string;
   metadata: Metadata;
   candidate_users: string[];
+  /** Display names of `candidate_users`, in the same order. */
+  candidate_user_names?: string[];
   candidate_groups: string[];
   /** `added`: a 加签 (add approver) task asking someone's opinion; optional until the server sends it. */
   kind?: "task" | "added";
@@ -93,9 +98,14 @@ export interface Task {
   add_position?: AddPosition | null;
   add_sign?: AddSign | null;
   added_by?: string | null;
+  added_by_name?: string | null;
   /** True when `assignee` was set by claiming a group task. */
   claimed?: boolean;
 }
+
+/** A task's SLA state (null: no due time); the inbox filter adds "none" for that. */
+export type SlaState = "on_track" | "due_soon" | "breached";
+export type SlaFilter = SlaState | "none";
 
 export type AddPosition = "before" | "after";
 export type AddSign = "all" | "any";
@@ -160,6 +170,7 @@ export interface CcItem {
   status: InstanceStatus;
   region: string | null;
   by: string;
+  by_name?: string;
   comment: string | null;
   created_at: string;
   read_at: string | null;
@@ -229,6 +240,8 @@ export interface TimelineEvent {
   seq: number;
   at: string;
   actor: string;
+  /** The actor's display name ("system" for the engine). */
+  actor_name?: string;
   type: string;
   task_guid?: string | null;
   bpmn_id: string | null;
@@ -244,6 +257,7 @@ export interface Instance {
   title: string;
   status: InstanceStatus;
   initiator: string;
+  initiator_name?: string;
   region: string | null;
   metadata: Metadata;
   error: unknown;
@@ -279,6 +293,11 @@ export interface TaskQuery {
   process?: string;
   region?: string;
   sort?: TaskSort;
+  /** SLA state(s), comma separated for several. */
+  sla?: SlaFilter;
+  /** Due time range: YYYY-MM-DD (whole days in Asia/Shanghai, inclusive) or ISO times. */
+  due_from?: string;
+  due_to?: string;
   page?: number;
   per_page?: number;
   process_instance_id?: number;

@@ -6,6 +6,7 @@ import type { TFunction } from "i18next";
 import { useTranslation } from "react-i18next";
 import { Link } from "react-router";
 import { recordPdfUrl, type AuditInstance, type AuditModel, type AuditSort } from "../api/audit";
+import { Person, personText } from "../components/Person";
 import { InstanceStatusTag } from "../components/Tags";
 import { pickLanguage } from "../lib/bilingual";
 import { formatValue, regionName } from "../lib/format";
@@ -130,7 +131,7 @@ export function ResultTable({ items, models, fields, loading, sort, onSort }: Pr
           key: "initiator",
           title: t("audit.results.initiator"),
           width: 110,
-          render: (_, inst) => inst.initiator,
+          render: (_, inst) => <Person username={inst.initiator} name={inst.initiator_name} />,
         },
         {
           key: "created",
@@ -186,7 +187,7 @@ export function ResultCards({ items, models, fields }: Pick<Props, "items" | "mo
             </Flex>
             <div className="audit-card-times">
               <span>
-                {t("audit.results.initiator")} {inst.initiator}
+                {t("audit.results.initiator")} {personText(inst.initiator, inst.initiator_name)}
               </span>
               <span>
                 {t("audit.results.created")} <time dateTime={inst.created_at}>{formatDateTime(inst.created_at)}</time>

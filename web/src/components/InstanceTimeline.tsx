@@ -7,6 +7,7 @@ import { pickLanguage } from "../lib/format";
 import { formatDateTime } from "../lib/time";
 import { AttachmentLinks } from "./AttachmentLinks";
 import { DataList } from "./DataList";
+import { Person, peopleText, personText } from "./Person";
 import { describeEvent } from "./timeline";
 
 /** Events a person did; the rest (task_created, timers...) are the engine talking. */
@@ -39,7 +40,11 @@ function EventBody({ event, labels }: { event: TimelineEvent; labels: Map<string
   return (
     <div className="timeline-event">
       <Flex gap={6} wrap align="baseline">
-        <Typography.Text strong>{view.actor}</Typography.Text>
+        {event.actor === "system" ? (
+          <Typography.Text strong>{view.actor}</Typography.Text>
+        ) : (
+          <Person username={event.actor} name={event.actor_name} strong />
+        )}
         <span>{view.verb}</span>
         {view.task && <Typography.Text strong>「{view.task}」</Typography.Text>}
         {view.target && <span className="timeline-target">{view.target}</span>}
@@ -92,7 +97,11 @@ export function InstanceTimeline({
         .map((task) => {
           // An added approver's task waits for named people, not for its step's lane.
           const who =
-            task.kind === "added" ? (task.assignee ?? task.candidate_users.join(t("event.listSeparator"))) : task.lane;
+            task.kind === "added"
+              ? task.assignee
+                ? personText(task.assignee, task.assignee_name)
+                : peopleText(task.candidate_users, task.candidate_user_names, t("event.listSeparator"))
+              : task.lane;
           return `${task.name}${who ? `（${who}）` : ""}`;
         })
         .join("、")

@@ -5,6 +5,7 @@ import type { Instance, Metadata } from "../api";
 import type { FieldLabel } from "../forms/schema";
 import { fieldName, formatValue, pickLanguage, regionName } from "../lib/format";
 import { formatDateTime } from "../lib/time";
+import { Person, personText } from "./Person";
 import { InstanceStatusTag } from "./Tags";
 
 interface Props {
@@ -44,7 +45,7 @@ export function RequestSummary({
     </span>
   );
   const who = [
-    instance?.initiator,
+    instance ? personText(instance.initiator, instance.initiator_name) : null,
     regionName(region, t),
     instance ? formatDateTime(instance.created_at) : null,
   ].filter(Boolean);
@@ -79,7 +80,11 @@ export function RequestSummary({
         ]),
     ...(instance
       ? [
-          { key: "initiator", label: t("instance.initiator"), children: instance.initiator },
+          {
+            key: "initiator",
+            label: t("instance.initiator"),
+            children: <Person username={instance.initiator} name={instance.initiator_name} />,
+          },
           { key: "created", label: t("instance.created"), children: formatDateTime(instance.created_at) },
         ]
       : []),

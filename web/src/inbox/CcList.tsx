@@ -5,6 +5,7 @@ import { useTranslation } from "react-i18next";
 import { Link, useNavigate } from "react-router";
 import type { CcItem } from "../api";
 import { MetadataSummary } from "../components/MetadataSummary";
+import { Person, personText } from "../components/Person";
 import { InstanceStatusTag } from "../components/Tags";
 import { TimeAgo } from "../components/TimeAgo";
 import { pickLanguage, regionName } from "../lib/format";
@@ -30,7 +31,7 @@ export function CcCards({ items }: { items: CcItem[] }) {
                     <InstanceStatusTag status={item.status} />
                   </Flex>
                   <div className="item-sub">
-                    {t("cc.by", { user: item.by })} · #{item.instance_id}
+                    {t("cc.by", { user: personText(item.by, item.by_name) })} · #{item.instance_id}
                   </div>
                   {item.comment && <div className="cc-comment">“{item.comment}”</div>}
                   <MetadataSummary metadata={item.metadata} max={3} />
@@ -87,7 +88,9 @@ export function CcTable({ items, loading }: { items: CcItem[]; loading: boolean 
           title: t("inbox.columns.ccBy"),
           render: (_, item) => (
             <div>
-              <div>{item.by}</div>
+              <div>
+                <Person username={item.by} name={item.by_name} />
+              </div>
               {item.comment && <div className="cell-sub">“{item.comment}”</div>}
             </div>
           ),

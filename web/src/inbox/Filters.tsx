@@ -5,7 +5,7 @@ import { useTranslation } from "react-i18next";
 import type { ProcessModel } from "../api";
 import { pickLanguage, regionName } from "../lib/format";
 import { useRegions } from "../lib/regions";
-import { filterable, INSTANCE_SORTS, TASK_SORTS, type InboxParams } from "./params";
+import { filterable, INSTANCE_SORTS, SLA_FILTERS, TASK_SORTS, type InboxParams } from "./params";
 
 const FALLBACK_REGIONS = ["HQ", "EAST", "SOUTH", "NORTH", "WEST"];
 const SORT_LABELS: Record<string, string> = {
@@ -36,7 +36,7 @@ export function Filters({ params, models, mobile, onChange, onRefresh, loading }
   const can = filterable(params.tab);
   const instances = params.tab === "started";
   const sorts = instances ? INSTANCE_SORTS : TASK_SORTS;
-  const active = [params.process, params.region, params.sort].filter(Boolean).length;
+  const active = [params.process, params.region, params.sort, can.sla && params.sla].filter(Boolean).length;
 
   const selects = (
     <>
@@ -61,6 +61,19 @@ export function Filters({ params, models, mobile, onChange, onRefresh, loading }
           ...regions.map((r) => ({ value: r, label: regionName(r, t) })),
         ]}
       />
+      {can.sla && (
+        <Select
+          aria-label={t("inbox.sla")}
+          className="filter-select"
+          value={params.sla}
+          onChange={(v) => onChange({ sla: v, page: 1 })}
+          options={[
+            { value: "", label: t("inbox.slaFilter.all") },
+            ...SLA_FILTERS.map((s) => ({ value: s, label: t(`inbox.slaFilter.${s}`) })),
+          ]}
+          popupMatchSelectWidth={false}
+        />
+      )}
       <Select
         aria-label={t("inbox.sort")}
         className="filter-select"

@@ -4,6 +4,7 @@ import { useTranslation } from "react-i18next";
 import { Link, useNavigate } from "react-router";
 import type { Task } from "../api";
 import { MetadataSummary } from "../components/MetadataSummary";
+import { personText } from "../components/Person";
 import { SlaTag } from "../components/Tags";
 import { TimeAgo } from "../components/TimeAgo";
 import { pickLanguage, regionName } from "../lib/format";
@@ -56,6 +57,13 @@ export function OutcomeTag({ task }: { task: Task }) {
 export function KindTag({ task }: { task: Task }) {
   const { t } = useTranslation();
   return task.kind === "added" ? <Tag color="purple">{t("added.tag")}</Tag> : null;
+}
+
+/** An added approver's task (加签): who asks for the opinion, by name. */
+function AskedBy({ task, className }: { task: Task; className: string }) {
+  const { t } = useTranslation();
+  if (task.kind !== "added" || !task.added_by) return null;
+  return <div className={className}>{t("added.title", { user: personText(task.added_by, task.added_by_name) })}</div>;
 }
 
 export interface ListControls {
@@ -115,6 +123,7 @@ export function TaskCards({
                       <div className="item-sub">
                         {pickLanguage(task.process_title, i18n.language)} · #{task.process_instance_id}
                       </div>
+                      <AskedBy task={task} className="item-sub" />
                       <MetadataSummary metadata={task.metadata} max={3} />
                       <Flex gap={6} wrap align="center" className="item-foot">
                         <Tag>{regionName(task.region, t)}</Tag>
@@ -205,6 +214,7 @@ export function TaskTable({
                 <KindTag task={task} />
               </Flex>
               {task.lane && <div className="cell-sub">{task.lane}</div>}
+              <AskedBy task={task} className="cell-sub" />
             </div>
           ),
         },

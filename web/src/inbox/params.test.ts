@@ -1,10 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { ccQuery, filterable, instanceQuery, readParams, taskQuery, TABS, writeParams } from "./params";
+import { ccQuery, filterable, instanceQuery, readParams, SLA_FILTERS, taskQuery, TABS, writeParams } from "./params";
 
 describe("inbox URL state", () => {
   it("defaults to my open tasks, newest first", () => {
     const p = readParams(new URLSearchParams(""));
-    expect(p).toEqual({ tab: "mine", q: "", process: "", region: "", sort: "", page: 1, unread: false });
+    expect(p).toEqual({ tab: "mine", q: "", process: "", region: "", sort: "", sla: "", page: 1, unread: false });
     expect(taskQuery(p)).toMatchObject({ scope: "mine", status: "open", sort: "-created", page: 1, per_page: 20 });
     expect(writeParams(p).toString()).toBe("");
   });
@@ -45,8 +45,42 @@ describe("inbox URL state", () => {
     expect(writeParams(cc).toString()).toBe("tab=cc&page=2&unread=1");
     expect(readParams(new URLSearchParams("tab=mine&unread=1")).unread).toBe(false);
     expect(ccQuery(readParams(new URLSearchParams("tab=cc")))).toEqual({ unread: undefined, page: 1, per_page: 20 });
-    expect(filterable("cc")).toEqual({ search: false, selects: false });
-    expect(filterable("started")).toEqual({ search: false, selects: true });
-    expect(filterable("done")).toEqual({ search: true, selects: true });
+    expect(filterable("cc")).toEqual({ search: false, selects: false, sla: false });
+    expect(filterable("started")).toEqual({ search: false, selects: true, sla: false });
+    expect(filterable("done")).toEqual({ search: true, selects: true, sla: true });
+  });
+
+  it("filters task tabs by SLA state, round-tripping through the URL", () => {
+    expect(SLA_FILTERS).toEqual(["breached", "due_soon", "on_track", "none"]);
+    for (const sla of SLA_FILTERS) {
+      for (const tab of ["mine", "group", "done"] as const) {
+        const p = readParams(new URLSearchParams(`tab=${tab}&sla=${sla}&page=2`));
+        expect(p.sla).toBe(sla);
+        expect(taskQuery(p)).toMatchObject({ sla, page: 2 });
+        expect(readParams(writeParams(p))).toEqual(p);
+      }
+    }
+    const mine = readParams(new URLSearchParams("sla=due_soon&region=EAST"));
+    expect(writeParams(mine).toString()).toBe("region=EAST&sla=due_soon");
+    expect(taskQuery(mine)).toMatchObject({ scope: "mine", status: "open", region: "EAST", sla: "due_soon" });
+    expect(taskQuery(readParams(new URLSearchParams("tab=done&sla=breached")))).toMatchObject({
+      scope: "mine",
+      status: "completed",
+      sla: "breached",
+    });
+  });
+
+  it("leaves the SLA filter out when unset, unknown or on a tab without tasks", () => {
+    expect(taskQuery(readParams(new URLSearchParams(""))).sla).toBeUndefined();
+    const junk = readParams(new URLSearchParams("sla=late"));
+    expect(junk.sla).toBe("");
+    expect(taskQuery(junk).sla).toBeUndefined();
+    expect(writeParams(junk).toString()).toBe("");
+    // Requests and CC items have no due time: the filter neither applies nor stays in the URL.
+    expect(readParams(new URLSearchParams("tab=started&sla=breached")).sla).toBe("");
+    expect(readParams(new URLSearchParams("tab=cc&sla=breached")).sla).toBe("");
+    const switched = { ...readParams(new URLSearchParams("sla=breached")), tab: "started" as const };
+    expect(writeParams(switched).toString()).toBe("tab=started");
+    expect(instanceQuery(switched, "east_ops")).not.toHaveProperty("sla");
   });
 });

@@ -1,5 +1,5 @@
 // The inbox's state lives in the URL (?tab=group&q=ETO&page=2): back/forward and shared links work.
-import type { TaskQuery, InstanceQuery, TaskSort } from "../api";
+import type { TaskQuery, InstanceQuery, SlaFilter, TaskSort } from "../api";
 
 export const TABS = ["mine", "group", "cc", "started", "done"] as const;
 export type InboxTab = (typeof TABS)[number];
@@ -10,6 +10,8 @@ export interface InboxParams {
   process: string;
   region: string;
   sort: string;
+  /** Task tabs: only tasks in this SLA state ("" = any). */
+  sla: SlaFilter | "";
   page: number;
   /** CC tab: only what I have not read yet. */
   unread: boolean;
@@ -18,16 +20,23 @@ export interface InboxParams {
 export const PER_PAGE = 20;
 export const TASK_SORTS: TaskSort[] = ["-created", "created", "due", "-due"];
 export const INSTANCE_SORTS = ["-created", "created", "-updated"] as const;
+/** The SLA filter's choices, in the order the filter offers them (GET /tasks?sla=). */
+export const SLA_FILTERS: SlaFilter[] = ["breached", "due_soon", "on_track", "none"];
+
+const slaOf = (raw: string | null): SlaFilter | "" =>
+  (SLA_FILTERS as readonly string[]).includes(raw ?? "") ? (raw as SlaFilter) : "";
 
 export function readParams(search: URLSearchParams): InboxParams {
-  const tab = search.get("tab");
+  const raw = search.get("tab");
+  const tab: InboxTab = (TABS as readonly string[]).includes(raw ?? "") ? (raw as InboxTab) : "mine";
   const page = Number(search.get("page") ?? "1");
   return {
-    tab: (TABS as readonly string[]).includes(tab ?? "") ? (tab as InboxTab) : "mine",
+    tab,
     q: search.get("q") ?? "",
     process: search.get("process") ?? "",
     region: search.get("region") ?? "",
     sort: search.get("sort") ?? "",
+    sla: filterable(tab).sla ? slaOf(search.get("sla")) : "",
     page: Number.isInteger(page) && page > 0 ? page : 1,
     unread: tab === "cc" && search.get("unread") === "1",
   };
@@ -41,6 +50,7 @@ export function writeParams(p: InboxParams): URLSearchParams {
   if (p.process) out.set("process", p.process);
   if (p.region) out.set("region", p.region);
   if (p.sort) out.set("sort", p.sort);
+  if (p.sla && filterable(p.tab).sla) out.set("sla", p.sla);
   if (p.page > 1) out.set("page", String(p.page));
   if (p.tab === "cc" && p.unread) out.set("unread", "1");
   return out;
@@ -56,6 +66,7 @@ export function taskQuery(p: InboxParams): TaskQuery {
     process: p.process || undefined,
     region: p.region || undefined,
     sort,
+    sla: p.sla || undefined,
     page: p.page,
     per_page: PER_PAGE,
   };
@@ -80,8 +91,10 @@ export function ccQuery(p: InboxParams): { unread?: boolean; page: number; per_p
   return { unread: p.unread || undefined, page: p.page, per_page: PER_PAGE };
 }
 
-/** Tabs whose lists the text search, process/region filters and sorting apply to. */
-export const filterable = (tab: InboxTab): { search: boolean; selects: boolean } => ({
+/** Tabs whose lists the text search, process/region filters and sorting apply to; the SLA
+ * filter applies to task tabs only (a request has no due time). */
+export const filterable = (tab: InboxTab): { search: boolean; selects: boolean; sla: boolean } => ({
   search: tab === "mine" || tab === "group" || tab === "done",
   selects: tab !== "cc",
+  sla: tab === "mine" || tab === "group" || tab === "done",
 });

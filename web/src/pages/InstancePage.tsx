@@ -9,6 +9,7 @@ import { Comments } from "../components/Comments";
 import { DataList } from "../components/DataList";
 import { ErrorState } from "../components/ErrorState";
 import { InstanceTimeline } from "../components/InstanceTimeline";
+import { personText } from "../components/Person";
 import { RequestSummary } from "../components/RequestSummary";
 import { InstanceStatusTag, SlaTag } from "../components/Tags";
 import { TimeAgo } from "../components/TimeAgo";
@@ -105,7 +106,12 @@ function OpenTasks({ tasks }: { tasks: Task[] }) {
             description={
               <span>
                 {/* People when named; otherwise the step's lane (the group) says who, shown as a tag above. */}
-                {(task.assignee ? [task.assignee] : task.candidate_users).map((u) => `${u} · `).join("")}
+                {(task.assignee
+                  ? [personText(task.assignee, task.assignee_name)]
+                  : task.candidate_users.map((u, i) => personText(u, task.candidate_user_names?.[i]))
+                )
+                  .map((u) => `${u} · `)
+                  .join("")}
                 {regionName(task.region, t)} · <TimeAgo iso={task.created_at} />
               </span>
             }

@@ -21,6 +21,7 @@ import { Comments } from "../components/Comments";
 import { ErrorState } from "../components/ErrorState";
 import { InstanceTimeline } from "../components/InstanceTimeline";
 import { Markdown } from "../components/Markdown";
+import { peopleText, personText } from "../components/Person";
 import { RequestSummary } from "../components/RequestSummary";
 import { SlaTag, TaskStatusTag } from "../components/Tags";
 import { serverErrorsFrom, TaskForm, type TaskFormHandle } from "../forms/TaskForm";
@@ -52,7 +53,10 @@ function TaskState({ task }: { task: TaskDetail }) {
       <Alert
         type="success"
         showIcon
-        message={t("task.completedBy", { user: task.completed_by ?? "", time: formatDateTime(task.completed_at) })}
+        message={t("task.completedBy", {
+          user: personText(task.completed_by, task.completed_by_name),
+          time: formatDateTime(task.completed_at),
+        })}
       />
     );
   }
@@ -65,7 +69,9 @@ function TaskState({ task }: { task: TaskDetail }) {
 
 /** Who an added approver is and where their opinion stands. */
 function addedLine(x: Task, t: TFunction): string {
-  const who = x.assignee ?? x.candidate_users.join("、");
+  const who = x.assignee
+    ? personText(x.assignee, x.assignee_name)
+    : peopleText(x.candidate_users, x.candidate_user_names, "、");
   const state =
     x.status === "open" ? t("onHold.waiting") : x.outcome ? t(`outcome.${x.outcome}`) : t(`status.${x.status}`);
   return `${who} · ${state}`;
@@ -121,7 +127,9 @@ function AddedNotice({ task }: { task: TaskDetail }) {
     <Alert
       type="info"
       showIcon
-      message={t("added.title", { user: task.added_by ?? t("common.none") })}
+      message={t("added.title", {
+        user: task.added_by ? personText(task.added_by, task.added_by_name) : t("common.none"),
+      })}
       description={how.length ? how.join(" · ") : undefined}
     />
   );
