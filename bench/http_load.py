@@ -752,11 +752,12 @@ def run(quick: bool = False, out: Any = sys.stdout, *, workers: list[int] | None
                 shutil.rmtree(spy_dir, ignore_errors=True)
             if best is None or tp.rate > best.rate:
                 best = tp
-            if i == len(workers) - 1:
-                rate = max(0.2, best.rate / 2)
-                progress(f"latency: open loop at {rate:.1f} instances/s for {duration:.0f} s, {w} workers")
-                lat = open_loop(server, tokens, rate, duration, processes=min(4, clients))
-    assert best is not None and lat is not None
+    assert best is not None
+    # Latency at half the best rate, on the configuration that reached it.
+    with _server(url, best.workers) as (server, tokens):
+        rate = max(0.2, best.rate / 2)
+        progress(f"latency: open loop at {rate:.1f} instances/s for {duration:.0f} s, {best.workers} workers")
+        lat = open_loop(server, tokens, rate, duration, processes=min(4, clients))
     progress("raw SpiffWorkflow")
     raw_seconds = 2.0 if quick else 5.0
     raw = raw_spiff(raw_seconds, round_trips=False)
@@ -766,7 +767,7 @@ def run(quick: bool = False, out: Any = sys.stdout, *, workers: list[int] | None
     print(f"throughput ratio {best.rate / raw:.3f} (http {best.rate:.1f} / raw in memory {raw:.0f}; "
           f"{best.rate / raw_json:.2f} of raw with JSON round trips, target >= 0.35)", file=out)
     c, ib, st = lat.ms.get("complete"), lat.ms.get("inbox"), lat.ms.get("start")
-    note = f"open loop at {rate:.1f} instances/s = 50% of max, {workers[-1]} workers, {lat.flows} flows"
+    note = f"open loop at {rate:.1f} instances/s = 50% of max, {best.workers} workers, {lat.flows} flows"
     if lat.errors:
         note += f", {lat.errors} errors: {lat.error_samples[:1]}"
     if c:

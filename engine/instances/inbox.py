@@ -7,7 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Numeric, Select, and_, case, cast, exists, func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, defer
 
 from engine.errors import BadRequest
 from engine.instances import access
@@ -88,6 +88,11 @@ def sla_filter(raw: str, now: dt.datetime) -> list[Any]:
     return conds
 
 
+# What lists never show: the serialized workflow (kilobytes per row) and the path taken.
+# Deferred, so a caller that needs them after all loads them on access.
+NOT_LISTED = (defer(ProcessInstance.state), defer(ProcessInstance.path))
+
+
 @dataclass
 class Page:
     items: list[Any]
@@ -128,7 +133,8 @@ def list_tasks(
     clock); `due_from` (inclusive) and `due_to` (exclusive) by due time."""
     if sort not in TASK_SORTS:
         raise BadRequest(f"sort must be one of {', '.join(TASK_SORTS)}")
-    stmt = select(HumanTask, ProcessInstance).join(ProcessInstance, ProcessInstance.id == HumanTask.instance_id)
+    stmt = (select(HumanTask, ProcessInstance).join(ProcessInstance, ProcessInstance.id == HumanTask.instance_id)
+            .options(*NOT_LISTED))
     principals = access.principals_of(user)
     candidate = exists().where(TaskCandidate.task_id == HumanTask.id, TaskCandidate.principal.in_(principals))
     if scope == "mine":
@@ -240,7 +246,7 @@ def search_filters(search: InstanceSearch) -> list[Any]:
 
 def searched_instances(user: User, search: InstanceSearch) -> Select[Any, *tuple[Any, ...]]:
     """(instance, initiator's username, initiator's display name) rows."""
-    stmt = (select(ProcessInstance, User.username, User.display_name)
+    stmt = (select(ProcessInstance, User.username, User.display_name).options(*NOT_LISTED)
             .join(User, User.id == ProcessInstance.initiator_id))
     scope_filter = access.instance_scope(user)
     if scope_filter is not None:
@@ -264,7 +270,7 @@ def list_instances(
 
 def list_cc(session: Session, user: User, *, unread: bool = False, page: int = 1, per_page: int = 20) -> Page:
     """Requests CC'd to the user (抄送我的): (cc row, instance, who CC'd, their display name), newest first."""
-    stmt = (select(InstanceCC, ProcessInstance, User.username, User.display_name)
+    stmt = (select(InstanceCC, ProcessInstance, User.username, User.display_name).options(*NOT_LISTED)
             .join(ProcessInstance, ProcessInstance.id == InstanceCC.instance_id)
             .join(User, User.id == InstanceCC.by_id).where(InstanceCC.user_id == user.id))
     if unread:
