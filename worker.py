@@ -101,3 +101,11 @@ def renew_archives() -> int:
     settings = current_app.extensions["settings"]
     return renew(current_app.extensions["db_sessions"], SigningConfig.from_env(os.environ, settings.instance_dir),
                  settings.instance_dir)
+
+
+@shared_task(name="worker.sweep_uploads", ignore_result=True)
+def sweep_uploads() -> int:
+    """Temporary upload files left behind by killed web processes (older than 6 hours)."""
+    from engine.attachments.store import store_root, sweep_tmp
+
+    return sweep_tmp(store_root(current_app.extensions["settings"].instance_dir))

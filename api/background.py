@@ -38,6 +38,7 @@ def celery_init_app(app: Flask) -> Celery:
             "mail-cockpit": {"task": "worker.mail_cockpit", "schedule": 6 * 3600.0},
             # Signed records' archive time-stamps, renewed before their year-long CRL goes stale.
             "renew-archives": {"task": "worker.renew_archives", "schedule": 24 * 3600.0},
+            "sweep-uploads": {"task": "worker.sweep_uploads", "schedule": 3600.0},
         },
         "beat_schedule_filename": str(Path(settings.instance_dir) / "celerybeat-schedule"),
     }

@@ -9,6 +9,7 @@ import hashlib
 import os
 import re
 import tempfile
+import time
 from pathlib import Path
 from typing import IO, Any
 
@@ -104,6 +105,27 @@ class HashingSpool:
     def close(self) -> None:
         # FileStorage.close() lands here; the temporary file is removed by discard() or store().
         pass
+
+
+STALE_UPLOAD_SECONDS = 6 * 3600  # no upload takes this long; what is older was left by a crash
+
+
+def sweep_tmp(root: Path, *, older_than: float = STALE_UPLOAD_SECONDS, now: float | None = None) -> int:
+    """Remove temporary upload files a killed process left behind (a live upload's file is
+    stored or discarded within its request). Returns how many were removed."""
+    tmp = root / "tmp"
+    if not tmp.is_dir():
+        return 0
+    cutoff = (time.time() if now is None else now) - older_than
+    removed = 0
+    for path in tmp.glob("upload-*"):
+        try:
+            if path.is_file() and path.stat().st_mtime < cutoff:
+                path.unlink()
+                removed += 1
+        except FileNotFoundError:  # another sweeper or its own request got there first
+            continue
+    return removed
 
 
 def _fsync_dir(path: Path) -> None:
