@@ -1,9 +1,13 @@
 """Demo requests for seed-demo: for every deployed model with BPMN unit tests, requests in
 each region driven part of the way with the test cases' data, so that every screen has
 something real to show (just filed, waiting at each kind of step, sent back, finished,
-withdrawn)."""
+withdrawn). Requests further along were filed days ago (the engine runs them on a clock set
+back that far, so their audit times, due dates and timers agree): some steps are due soon or
+overdue, and the SLA scan and timers take them up as they would in real life."""
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -21,6 +25,16 @@ from engine.org.service import get_user_by_username, group_members
 from forms import json_loads
 
 REGIONS = ["EAST", "SOUTH", "NORTH", "WEST"]
+# How long ago each region's requests were filed, by how far they are driven (just filed,
+# part way, to the end): part-way requests of later regions wait long enough to be overdue.
+AGE_DAYS = {0: (0, 0, 0, 0), 1: (1, 3, 6, 10), 2: (20, 25, 30, 35)}
+
+
+def _aged(ctx: EngineContext, days: int) -> EngineContext:
+    if not days:
+        return ctx
+    back = dt.timedelta(days=days)
+    return dataclasses.replace(ctx, clock=lambda: ctx.clock() - back)
 
 
 def _actor_for(session: Session, row: HumanTask) -> User | None:
@@ -82,14 +96,15 @@ def seed_requests(session: Session, ctx: EngineContext, processes_dir: Path,
             for depth in range(3):
                 case = cases[(r_i + depth) % len(cases)]
                 plan = {k.split(":")[-1]: list(v.get("data") or []) for k, v in (case.get("tasks") or {}).items()}
+                then = _aged(ctx, AGE_DAYS[depth][r_i])
                 try:
                     with session.begin_nested():
-                        step = service.start_instance(session, ctx, model_id=model.id, actor=starter,
+                        step = service.start_instance(session, then, model_id=model.id, actor=starter,
                                                       data=case.get("data"))
                 except DomainError:
                     continue
                 # 0: just filed; 1..: waiting further along; the last one of a region runs to the end.
-                _drive(session, ctx, step.instance.id, plan, [0, 2 + r_i, 40][depth])
+                _drive(session, then, step.instance.id, plan, [0, 2 + r_i, 40][depth])
                 made += 1
             if r_i == 1:  # one withdrawn request per model
                 with session.begin_nested():

@@ -144,5 +144,23 @@ def test_seed_demo_adds_requests_in_several_states_once(app: Any, deployed: Any)
     line = [x for x in r.output.splitlines() if x.startswith("demo requests:")][0]
     for status in ("complete", "running", "withdrawn"):
         assert status in line, line
+    # Requests further along were filed days ago: some steps are overdue, the history agrees.
+    from sqlalchemy import func, select
+
+    from engine.db import utcnow
+    from engine.instances.models import HumanTask, ProcessInstance
+
+    s = app.extensions["db_sessions"]()
+    now = utcnow()
+    oldest = s.execute(select(func.min(ProcessInstance.created_at))).scalar_one()
+    overdue = s.execute(select(func.count()).select_from(HumanTask).where(
+        HumanTask.status == "open", HumanTask.due_at < now)).scalar_one()
+    due_later = s.execute(select(func.count()).select_from(HumanTask).where(
+        HumanTask.status == "open", HumanTask.due_at > now)).scalar_one()
+    s.close()
+    assert (now - oldest.replace(tzinfo=now.tzinfo)).days >= 20
+    assert overdue > 0 and due_later > 0
+    verify = app.test_cli_runner().invoke(args=["audit", "verify"])
+    assert verify.exit_code == 0, verify.output
     again = app.test_cli_runner().invoke(args=["seed-demo"])
     assert "none added" in again.output

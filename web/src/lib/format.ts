@@ -24,7 +24,8 @@ export function formatValue(value: unknown, t: TFunction, lang: string, label?: 
 /** A field's name in the UI language: the form title (x-title-en in English), else a known key, else the key. */
 export function fieldName(key: string, t: TFunction, lang: string, label?: FieldLabel): string {
   if (label) return !lang.startsWith("zh") && label.titleEn ? label.titleEn : label.title;
-  return t(`meta.${key}`, { defaultValue: key });
+  // The audit page's list of metadata names is the complete one (every model's extraction keys).
+  return t(`meta.${key}`, { defaultValue: t(`audit.meta.${key}`, { defaultValue: key }) });
 }
 
 /** Region code -> 华东 / East; unknown codes as they are. */
