@@ -8,7 +8,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, exists, func, select, update
 from sqlalchemy.orm import Session
 
 from engine.audit.service import PendingEvent
@@ -137,18 +137,30 @@ def took_part(session: Session, user: User, instance: ProcessInstance) -> bool:
 
 
 def instance_actions(session: Session, user: User, instance: ProcessInstance) -> list[str]:
-    """What the user may do with the request as a whole (the task page lists a task's own)."""
+    """What the user may do with the request as a whole (the task page lists a task's own):
+    the facts `took_part` and `may_involve_others` check, read in one query."""
     if user.has_role("auditor") and not user.has_role("admin"):
         return []
     out = []
     running = instance.status not in FINISHED_STATUSES
+    privileged = user.id == instance.initiator_id or user.has_role("admin")
+    facts = None
+    if running or not privileged:
+        ht, mine = HumanTask, access.mine(user)
+        of = ht.instance_id == instance.id
+        facts = session.execute(select(
+            exists().where(of, ht.completed_by_id == user.id),
+            exists().where(of, ht.status == OPEN),
+            exists().where(of, ht.status == OPEN, mine),
+            exists().where(of, ht.status.in_((OPEN, HELD)), mine),
+        )).one()
     if running and user.id == instance.initiator_id:
         out.append("withdraw")
-    if running and took_part(session, user, instance):
-        has_open, is_mine = access.open_tasks_of(session, user, instance.id, (OPEN,))
-        if has_open and not is_mine:
+    if running and facts is not None:
+        completed_a_step, has_open, mine_open, _ = facts
+        if (privileged or completed_a_step) and has_open and not mine_open:
             out.append("urge")
-    if may_involve_others(session, user, instance):
+    if privileged or (facts is not None and facts[3]):
         out.append("cc")
     return [*out, "comment"]
 

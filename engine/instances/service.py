@@ -333,14 +333,22 @@ def get_instance(session: Session, user: User, instance_id: int) -> ProcessInsta
     return instance
 
 
-def get_human_task(session: Session, user: User, task_id: int) -> tuple[HumanTask, ProcessInstance]:
-    found = session.execute(select(HumanTask, ProcessInstance).join(ProcessInstance, ProcessInstance.id == HumanTask.instance_id)
+def _task_for(session: Session, user: User, task_id: int) -> tuple[HumanTask, ProcessInstance, bool]:
+    """The task, its request and whether it is the user's to act on (`access.is_candidate`), in
+    one query; 404 unless the user may see it."""
+    found = session.execute(select(HumanTask, ProcessInstance, access.mine(user))
+                            .join(ProcessInstance, ProcessInstance.id == HumanTask.instance_id)
                             .where(HumanTask.id == task_id)).first()
     if found is None:
         raise NotFound(f"task {task_id} not found")
-    row, instance = found
-    if not (access.can_read_instance(session, user, instance) or access.is_candidate(session, user, row)):
+    row, instance, mine = found
+    if not (mine or access.can_read_instance(session, user, instance)):
         raise NotFound(f"task {task_id} not found")
+    return row, instance, bool(mine)
+
+
+def get_human_task(session: Session, user: User, task_id: int) -> tuple[HumanTask, ProcessInstance]:
+    row, instance, _ = _task_for(session, user, task_id)
     return row, instance
 
 
@@ -412,10 +420,10 @@ def ready_task(wf: BpmnWorkflow, row: HumanTask) -> Any:
 
 def actionable(session: Session, actor: User, task_id: int, *statuses: str) -> tuple[HumanTask, ProcessInstance]:
     """A task the actor may act on now: visible, in one of `statuses` (default open), theirs."""
-    row, instance = get_human_task(session, actor, task_id)
+    row, instance, mine = _task_for(session, actor, task_id)
     if row.status not in (statuses or (OPEN,)):
         raise Conflict(f"task {task_id} is {row.status}")
-    if not access.is_candidate(session, actor, row):
+    if not mine:
         raise Forbidden(f"you are not an approver of task {task_id}")
     return row, instance
 
