@@ -285,7 +285,15 @@ class TaskListArgs(PageArgs):
     process = fields.String()
     q = fields.String(validate=validate.Length(max=200))
     region = fields.String()
-    metadata = fields.String()
+    metadata = fields.String(metadata={"description": "key:value[,key:value]: exact values of the request's metadata"})
+    metadata_min = fields.String(metadata={
+        "description": "key:number[,...]: the request's numeric metadata at least this (an amount range's lower "
+                       "bound, as in the request search); a value that is not a number is a 400 naming the field",
+        "example": "amount:10000"})
+    metadata_max = fields.String(metadata={
+        "description": "key:number[,...]: the request's numeric metadata at most this (inclusive); filtering on a "
+                       "field the caller may not see (restricted_fields) is a 400 naming the parameter",
+        "example": "amount:50000"})
     sla = fields.String(metadata={
         "description": "SLA state, one or several (comma separated): on_track (has a due time, not yet in "
                        "its last fifth), due_soon (in the last fifth, not overdue), breached (overdue, even "
@@ -355,8 +363,8 @@ def page_schema(item: type[Schema], name: str) -> type[Schema]:
     }, name=name)
 
 
-def parse_metadata_filter(raw: str | None) -> dict[str, str]:
-    """`key:value,key2:value2` -> dict; a pair without ':' is a 400 naming it."""
+def parse_metadata_filter(raw: str | None, name: str = "metadata") -> dict[str, str]:
+    """`key:value,key2:value2` -> dict; a pair without ':' is a 400 naming it and the parameter."""
     from engine.errors import BadRequest
 
     out: dict[str, str] = {}
@@ -364,7 +372,7 @@ def parse_metadata_filter(raw: str | None) -> dict[str, str]:
         if not pair.strip():
             continue
         if ":" not in pair:
-            raise BadRequest(f"metadata filter '{pair}' must be key:value")
+            raise BadRequest(f"{name}: '{pair[:100]}' must be key:value", {"field": name})
         k, v = pair.split(":", 1)
         out[k.strip()] = v.strip()
     return out

@@ -116,17 +116,22 @@ def comment_dict(c: Any, author: User, task: HumanTask | None) -> dict[str, Any]
 
 
 def _numbers(raw: str | None, name: str) -> dict[str, Any]:
+    """`key:number,...` -> {key: Decimal}; anything else is a 400 naming the parameter."""
     from decimal import Decimal, InvalidOperation
 
     from api.schemas import parse_metadata_filter
     from engine.errors import BadRequest
 
     out: dict[str, Any] = {}
-    for key, value in parse_metadata_filter(raw).items():
+    for key, value in parse_metadata_filter(raw, name).items():
         try:
-            out[key] = Decimal(value)
-        except InvalidOperation as exc:
-            raise BadRequest(f"{name}: '{value}' is not a number", {"field": name}) from exc
+            number = Decimal(value)
+        except InvalidOperation:
+            number = None
+        # NaN and Infinity are no bounds; nor is 1e999999 (beyond what PostgreSQL's numeric holds)
+        if number is None or not number.is_finite() or abs(number.adjusted()) > 1000:
+            raise BadRequest(f"{name}: '{value[:100]}' is not a number", {"field": name, "key": key[:100]})
+        out[key] = number
     return out
 
 
@@ -150,38 +155,47 @@ def moment_arg(raw: str | None, name: str, *, end: bool) -> Any:
     return (moment if moment.tzinfo else moment.replace(tzinfo=zone)).astimezone(dt.UTC)
 
 
+def metadata_args(args: dict[str, Any]) -> dict[str, Any]:
+    """`metadata` (key:value,...), `metadata_min` / `metadata_max` (key:number,...) of a list's query
+    as the keyword arguments of `list_tasks` / `InstanceSearch` (the same names): a number that is
+    not one, or a key the caller may not see, is a 400 naming the parameter."""
+    from api.schemas import parse_metadata_filter
+
+    out = {"metadata": parse_metadata_filter(args.get("metadata")),
+           "metadata_min": _numbers(args.get("metadata_min"), "metadata_min"),
+           "metadata_max": _numbers(args.get("metadata_max"), "metadata_max")}
+    _refuse_hidden_keys(out)
+    return out
+
+
 def search_from_args(args: dict[str, Any]) -> Any:
     """The request search of GET /process-instances and record exports, from query/body args."""
-    from api.schemas import parse_metadata_filter
     from engine.instances.inbox import InstanceSearch
 
-    search = InstanceSearch(
+    return InstanceSearch(
         status=args.get("status"), model_id=model_id_from_path(args["process"]) if args.get("process") else None,
         region=args.get("region"), initiator=args.get("initiator"), participant=args.get("participant"),
-        metadata=parse_metadata_filter(args.get("metadata")),
-        metadata_min=_numbers(args.get("metadata_min"), "metadata_min"),
-        metadata_max=_numbers(args.get("metadata_max"), "metadata_max"),
+        **metadata_args(args),
         created_from=moment_arg(args.get("created_from"), "created_from", end=False),
         created_to=moment_arg(args.get("created_to"), "created_to", end=True), q=args.get("q"),
     )
-    _refuse_hidden_keys(search)
-    return search
 
 
-def _refuse_hidden_keys(search: Any) -> None:
-    """Filtering on a field the caller may not see would reveal it: 400 naming it."""
+def _refuse_hidden_keys(filters: dict[str, dict[str, Any]]) -> None:
+    """Filtering on a field the caller may not see would reveal it: 400 naming the parameter
+    (`metadata`, `metadata_min` or `metadata_max`) and the key."""
     from api.auth import require_user
     from api.db import db
     from engine.deploy.models import ModelVersion
     from engine.errors import BadRequest
     from engine.instances.access import hidden_fields
 
-    keys = set(search.metadata) | set(search.metadata_min) | set(search.metadata_max)
-    if not keys:
+    if not any(filters.values()):
         return
     user = require_user()
     hidden: set[str] = set()
     for meta in db().execute(select(ModelVersion.meta)).scalars():
         hidden |= hidden_fields(user, meta or {})
-    for key in sorted(keys & hidden):
-        raise BadRequest(f"you may not filter on '{key}'", {"field": "metadata", "value": key})
+    for name, values in filters.items():
+        for key in sorted(set(values) & hidden):
+            raise BadRequest(f"you may not filter on '{key}'", {"field": name, "value": key})

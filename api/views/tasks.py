@@ -31,9 +31,15 @@ from api.schemas import (
     UrgeIn,
     UrgeOut,
     page_schema,
-    parse_metadata_filter,
 )
-from api.views.common import comment_dict, engine_ctx, model_id_from_path, moment_arg, task_rows_to_dicts
+from api.views.common import (
+    comment_dict,
+    engine_ctx,
+    metadata_args,
+    model_id_from_path,
+    moment_arg,
+    task_rows_to_dicts,
+)
 from api.views.instances import detail
 from engine.deploy.models import ModelVersion
 from engine.instances import access, actions, addsign, sendback, service
@@ -49,13 +55,14 @@ blp = Blueprint("tasks", __name__, url_prefix="/api/v1", description="Human task
 @blp.response(200, page_schema(TaskOut, "TaskPage"))
 def list_view(args: dict[str, Any]) -> dict[str, Any]:
     """scope=mine (assigned or named to me), group (claimable by my groups), all (everything I may read);
+    metadata (exact), metadata_min / metadata_max (numeric ranges, as the request search);
     sla=on_track|due_soon|breached|none (comma separated for several), due_from / due_to."""
     session = db()
     page = list_tasks(
         session, require_user(), scope=args["scope"], status=args["status"],
         instance_id=args.get("process_instance_id"), q=args.get("q"), region=args.get("region"),
         model_id=model_id_from_path(args["process"]) if args.get("process") else None,
-        metadata=parse_metadata_filter(args.get("metadata")), sort=args["sort"], page=args["page"],
+        **metadata_args(args), sort=args["sort"], page=args["page"],
         per_page=args["per_page"], sla=args.get("sla"),
         due_from=moment_arg(args.get("due_from"), "due_from", end=False),
         due_to=moment_arg(args.get("due_to"), "due_to", end=True), now=engine_ctx().clock(),

@@ -115,22 +115,40 @@ def _paged(session: Session, q: Select[Any, *tuple[Any, ...]], page: int, per_pa
     return Page([], total, page, per_page)
 
 
-def _metadata_filter(model: Any, metadata: dict[str, str]) -> list[Any]:
-    return [
-        exists().where(InstanceMetadata.instance_id == model, InstanceMetadata.key == k, InstanceMetadata.value == v)
-        for k, v in metadata.items()
-    ]
+def _numeric(value: Any) -> Any:
+    """A metadata value as a number where it is one (PostgreSQL refuses to cast other text)."""
+    return case((value.regexp_match(r"^-?[0-9]+(\.[0-9]+)?$"), cast(value, Numeric)), else_=None)
+
+
+def metadata_filters(instance_id: Any, metadata: dict[str, str] | None = None,
+                     metadata_min: dict[str, Decimal] | None = None,
+                     metadata_max: dict[str, Decimal] | None = None) -> list[Any]:
+    """Conditions on a request's extracted metadata (`instance_id`: the column holding the request's
+    id): exact values (`metadata`), and numeric ranges (`metadata_min` / `metadata_max`, inclusive).
+    A value that is not a number never matches a range. Shared by the inbox and the request search."""
+    im = InstanceMetadata
+    conds = [exists().where(im.instance_id == instance_id, im.key == k, im.value == v)
+             for k, v in (metadata or {}).items()]
+    low, high = metadata_min or {}, metadata_max or {}
+    for key in dict.fromkeys([*low, *high]):  # one row per (request, key): both bounds in one EXISTS
+        number = _numeric(im.value)
+        bounds = ([number >= low[key]] if key in low else []) + ([number <= high[key]] if key in high else [])
+        conds.append(exists().where(im.instance_id == instance_id, im.key == key, *bounds))
+    return conds
 
 
 def list_tasks(
     session: Session, user: User, *, scope: str = "mine", status: str = "open", instance_id: int | None = None,
     q: str | None = None, region: str | None = None, model_id: str | None = None,
-    metadata: dict[str, str] | None = None, sort: str = "-created", page: int = 1, per_page: int = 20,
+    metadata: dict[str, str] | None = None, metadata_min: dict[str, Decimal] | None = None,
+    metadata_max: dict[str, Decimal] | None = None, sort: str = "-created", page: int = 1, per_page: int = 20,
     sla: str | None = None, due_from: dt.datetime | None = None, due_to: dt.datetime | None = None,
     now: dt.datetime | None = None,
 ) -> Page:
-    """`sla` filters by the state the tasks show (`effective_sla_state` at `now`, the engine's
-    clock); `due_from` (inclusive) and `due_to` (exclusive) by due time."""
+    """`metadata` filters by exact metadata values, `metadata_min` / `metadata_max` by numeric ranges
+    (as the request search, `metadata_filters`); `sla` by the state the tasks show
+    (`effective_sla_state` at `now`, the engine's clock); `due_from` (inclusive) and `due_to`
+    (exclusive) by due time."""
     if sort not in TASK_SORTS:
         raise BadRequest(f"sort must be one of {', '.join(TASK_SORTS)}")
     stmt = (select(HumanTask, ProcessInstance).join(ProcessInstance, ProcessInstance.id == HumanTask.instance_id)
@@ -177,7 +195,7 @@ def list_tasks(
         stmt = stmt.where(or_(HumanTask.name.ilike(like), ProcessInstance.title.ilike(like),
                               exists().where(InstanceMetadata.instance_id == HumanTask.instance_id,
                                              InstanceMetadata.value.ilike(like))))
-    for cond in _metadata_filter(HumanTask.instance_id, metadata or {}):
+    for cond in metadata_filters(HumanTask.instance_id, metadata, metadata_min, metadata_max):
         stmt = stmt.where(cond)
     if sla:
         for cond in sla_filter(sla, now or dt.datetime.now(dt.UTC)):
@@ -206,11 +224,6 @@ class InstanceSearch:
     q: str | None = None
 
 
-def _numeric(value: Any) -> Any:
-    """A metadata value as a number where it is one (PostgreSQL refuses to cast other text)."""
-    return case((value.regexp_match(r"^-?[0-9]+(\.[0-9]+)?$"), cast(value, Numeric)), else_=None)
-
-
 def search_filters(search: InstanceSearch) -> list[Any]:
     """SQL conditions on ProcessInstance for a search (the caller adds the access scope)."""
     conds: list[Any] = []
@@ -230,13 +243,7 @@ def search_filters(search: InstanceSearch) -> list[Any]:
         conds.append(ProcessInstance.created_at >= search.created_from)
     if search.created_to:
         conds.append(ProcessInstance.created_at < search.created_to)
-    conds += _metadata_filter(ProcessInstance.id, search.metadata)
-    for key, low in search.metadata_min.items():
-        conds.append(exists().where(InstanceMetadata.instance_id == ProcessInstance.id, InstanceMetadata.key == key,
-                                    _numeric(InstanceMetadata.value) >= low))
-    for key, high in search.metadata_max.items():
-        conds.append(exists().where(InstanceMetadata.instance_id == ProcessInstance.id, InstanceMetadata.key == key,
-                                    _numeric(InstanceMetadata.value) <= high))
+    conds += metadata_filters(ProcessInstance.id, search.metadata, search.metadata_min, search.metadata_max)
     if search.q:
         like = f"%{search.q}%"
         conds.append(or_(ProcessInstance.title.ilike(like), exists().where(

@@ -1,5 +1,6 @@
-"""The inbox's SLA filter (sla=on_track|due_soon|breached|none, due_from/due_to) and the display
-names that come with people's usernames on tasks, requests, timelines and CC items."""
+"""The inbox's SLA filter (sla=on_track|due_soon|breached|none, due_from/due_to), its amount range
+(metadata_min/metadata_max, as the request search) and the display names that come with people's
+usernames on tasks, requests, timelines and CC items."""
 from __future__ import annotations
 
 import datetime as dt
@@ -19,9 +20,9 @@ def _start(ops: Any) -> dict[str, Any]:
     return r.get_json()
 
 
-def _start_and_apply(ops: Any, title: str = "时效测试") -> tuple[int, dict[str, Any]]:
+def _start_and_apply(ops: Any, title: str = "时效测试", amount: float = 100) -> tuple[int, dict[str, Any]]:
     inst = _start(ops)
-    r = ops.post(f"/api/v1/tasks/{inst['tasks'][0]['id']}/complete", json={"data": {"title": title, "amount": 100}})
+    r = ops.post(f"/api/v1/tasks/{inst['tasks'][0]['id']}/complete", json={"data": {"title": title, "amount": amount}})
     assert r.status_code == 200, r.get_json()
     review = [t for t in r.get_json()["tasks"] if t["status"] == "open"]
     assert len(review) == 1
@@ -146,8 +147,9 @@ def test_bad_sla_or_due_values_are_400_naming_the_field(login: Any) -> None:
 def test_the_parameters_are_in_the_openapi_document(app: Any) -> None:
     doc = app.test_client().get("/api/openapi.json").get_json()
     params = {p["name"]: p for p in doc["paths"]["/api/v1/tasks"]["get"]["parameters"]}
-    assert {"sla", "due_from", "due_to"} <= set(params)
+    assert {"sla", "due_from", "due_to", "metadata", "metadata_min", "metadata_max"} <= set(params)
     assert "breached" in params["sla"]["description"]
+    assert "key:number" in params["metadata_min"]["description"] and params["metadata_max"]["in"] == "query"
     task = doc["components"]["schemas"]["TaskOut"]["properties"]
     assert {"assignee_name", "completed_by_name", "added_by_name", "candidate_user_names"} <= set(task)
     assert "initiator_name" in doc["components"]["schemas"]["InstanceOut"]["properties"]
@@ -233,3 +235,89 @@ def test_names_cost_no_query_per_item(app: Any, login: Any) -> None:
     many, cost_many = page_cost("scope=all&status=any&per_page=50")
     assert (one, many) == (2, 8)
     assert cost_many == cost_one, "\n".join(s[:100].replace("\n", " ") for s in statements)
+
+
+def test_amount_range_narrows_the_inbox_like_the_request_search(login: Any) -> None:
+    ops, mgr = login("east_ops"), login("east_manager")
+    small = _start_and_apply(ops, "小额", 800)[1]["id"]
+    middle = _start_and_apply(ops, "中额", 5000)[1]["id"]
+    big = _start_and_apply(ops, "大额", 250000.5)[1]["id"]
+    group = "scope=group&process=demo:simple-approval"
+    assert _ids(mgr, group) == {small, middle, big}
+    assert _ids(mgr, f"{group}&metadata_min=amount:1000") == {middle, big}
+    assert _ids(mgr, f"{group}&metadata_max=amount:5000") == {small, middle}  # bounds are inclusive
+    assert _ids(mgr, f"{group}&metadata_min=amount:1000&metadata_max=amount:5000") == {middle}
+    assert _ids(mgr, f"{group}&metadata_min=amount:250000.5&metadata_max=amount:1e6") == {big}  # decimals, 1e6
+    assert _ids(mgr, f"{group}&metadata_min=amount:5001&metadata_max=amount:4999") == set()
+    assert _ids(mgr, "scope=group&metadata_min=amount:-1") == {small, middle, big}  # the process is optional
+    # A value that is not a number (the title) never falls in a range; other filters still narrow.
+    assert _ids(mgr, f"{group}&metadata_min=title:0") == set()
+    assert _ids(mgr, f"{group}&metadata_min=amount:100&q=大额") == {big}
+    assert _ids(mgr, f"{group}&metadata_min=amount:100&metadata=title:小额") == {small}
+    # The request search answers the same for the same range.
+    found = mgr.get("/api/v1/process-instances?process=demo:simple-approval&metadata_min=amount:1000"
+                    "&metadata_max=amount:5000").get_json()["items"]
+    assert [i["metadata"]["title"] for i in found] == ["中额"]
+    # The applicant's done tab and the completed tasks carry the request's metadata too.
+    assert len(_ids(ops, "scope=mine&status=completed&metadata_max=amount:1000")) == 1
+
+
+def test_bad_amount_bounds_are_400_naming_the_field(login: Any) -> None:
+    mgr = login("east_manager")
+    for name in ("metadata_min", "metadata_max"):
+        for value in ("amount:lots", "amount:", "amount:NaN", "amount:Infinity", "amount:1e999999", "5000",
+                      "amount:1,amount2:x"):
+            r = mgr.get(f"/api/v1/tasks?scope=group&{name}={value}")
+            assert r.status_code == 400, (name, value, r.get_json())
+            error = r.get_json()["error"]
+            assert error["code"] == "bad_request" and error["details"]["field"] == name, (value, error)
+            assert name in error["message"]
+    assert mgr.get("/api/v1/tasks?scope=group&metadata_min=&metadata_max=").status_code == 200  # empty: none
+    r = mgr.get("/api/v1/tasks?scope=group&metadata=amount")
+    assert r.status_code == 400 and r.get_json()["error"]["details"]["field"] == "metadata"
+
+
+def test_restricted_fields_cannot_filter_the_inbox_of_those_who_may_not_see_them(login: Any) -> None:
+    # ETO restricts its cost figures to the groups working with them (一表千面).
+    ops = login("east_ops")
+    for name, value in (("metadata_min", "total_cost_impact:1"), ("metadata_max", "total_cost_impact:1"),
+                        ("metadata", "cost_delta:1")):
+        for path in ("/api/v1/tasks?scope=all&", "/api/v1/process-instances?"):
+            r = ops.get(f"{path}{name}={value}")
+            assert r.status_code == 400, (path, name, r.get_json())
+            error = r.get_json()["error"]
+            key = value.split(":")[0]
+            assert key in error["message"] and error["details"] == {"field": name, "value": key}
+    # Together with a visible bound, the hidden one is still refused.
+    r = ops.get("/api/v1/tasks?metadata_min=amount:1&metadata_max=total_cost_impact:1")
+    assert r.status_code == 400 and r.get_json()["error"]["details"]["field"] == "metadata_max"
+    planner = login("east_planner")
+    assert planner.get("/api/v1/tasks?scope=all&metadata_min=total_cost_impact:1").status_code == 200
+    assert login("auditor").get("/api/v1/tasks?scope=all&metadata_max=total_cost_impact:1").status_code == 200
+
+
+def test_without_metadata_filters_the_inbox_query_keeps_its_shape(app: Any, login: Any) -> None:
+    """No metadata filter: neither the metadata table nor the model versions (restricted fields)
+    are consulted for it; with a range, one EXISTS per key carries both bounds."""
+    ops, mgr = login("east_ops"), login("east_manager")
+    _start_and_apply(ops, amount=2000)
+    engine = app.extensions["db_engine"]
+    statements: list[str] = []
+
+    def count(*args: Any) -> None:
+        statements.append(str(args[2]))
+
+    def listed(c: Any, query: str) -> list[str]:
+        _ids(c, query)  # warm: cached model versions, token bookkeeping
+        statements.clear()
+        event.listen(engine, "before_cursor_execute", count)
+        try:
+            _ids(c, query)
+        finally:
+            event.remove(engine, "before_cursor_execute", count)
+        return [s for s in statements if "FROM human_task" in s and "OVER ()" in s]
+
+    (plain,) = listed(ops, "scope=mine")
+    assert "instance_metadata" not in plain
+    (ranged,) = listed(mgr, "scope=group&metadata_min=amount:1000&metadata_max=amount:3000")
+    assert ranged.count("FROM instance_metadata") == 1

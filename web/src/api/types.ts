@@ -298,6 +298,11 @@ export interface TaskQuery {
   /** Due time range: YYYY-MM-DD (whole days in Asia/Shanghai, inclusive) or ISO times. */
   due_from?: string;
   due_to?: string;
+  /** The request's metadata: exact values, key:value[,key:value]. */
+  metadata?: string;
+  /** Numeric ranges on the request's metadata (bounds inclusive), key:number[,key:number]. */
+  metadata_min?: string;
+  metadata_max?: string;
   page?: number;
   per_page?: number;
   process_instance_id?: number;
@@ -308,6 +313,9 @@ export interface InstanceQuery {
   status?: string;
   process?: string;
   region?: string;
+  /** Numeric ranges on the request's metadata (bounds inclusive), key:number[,key:number]. */
+  metadata_min?: string;
+  metadata_max?: string;
   sort?: "-created" | "created" | "-updated" | "updated";
   page?: number;
   per_page?: number;

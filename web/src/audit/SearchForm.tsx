@@ -11,7 +11,9 @@ import { useUser } from "../auth/AuthContext";
 import { PersonPicker } from "../components/PersonPicker";
 import { pickLanguage } from "../lib/bilingual";
 import { regionName } from "../lib/format";
-import { EMPTY_FILTERS, filterProblems, normalizeNumber, type AuditFilters } from "./filters";
+import { AmountRangeInput, type AmountBoundsValue } from "./AmountRangeInput";
+import { amountProblem, normalizeNumber } from "./amountRange";
+import { EMPTY_FILTERS, filterProblems, type AuditFilters } from "./filters";
 import { defaultAmountKey, visibleFields, type MetaField } from "./metaFields";
 import { metaLabel, useMetaFields } from "./models";
 
@@ -21,8 +23,7 @@ interface FormValues {
   status?: AuditStatus[];
   dates?: [Dayjs | null, Dayjs | null];
   amountKey?: string;
-  amountMin?: string;
-  amountMax?: string;
+  amount?: Partial<AmountBoundsValue>;
   meta?: { key?: string; value?: string }[];
   participant?: string;
   q?: string;
@@ -37,8 +38,7 @@ function toValues(f: AuditFilters): FormValues {
     status: f.status,
     dates: f.from || f.to ? [f.from ? dayjs(f.from) : null, f.to ? dayjs(f.to) : null] : undefined,
     amountKey: f.amountKey || undefined,
-    amountMin: f.amountMin,
-    amountMax: f.amountMax,
+    amount: { min: f.amountMin, max: f.amountMax },
     meta: f.meta.length ? f.meta.map(([key, value]) => ({ key, value })) : [],
     participant: f.participant || undefined,
     q: f.q,
@@ -46,8 +46,8 @@ function toValues(f: AuditFilters): FormValues {
 }
 
 function toFilters(v: FormValues, base: AuditFilters): AuditFilters {
-  const min = normalizeNumber(v.amountMin ?? "");
-  const max = normalizeNumber(v.amountMax ?? "");
+  const min = normalizeNumber(v.amount?.min ?? "");
+  const max = normalizeNumber(v.amount?.max ?? "");
   return {
     ...EMPTY_FILTERS,
     process: v.process ?? "",
@@ -124,10 +124,8 @@ export function SearchForm({ filters, models, regions, mobile, blamed, onSearch 
   const submit = (values: FormValues) => {
     const next = toFilters(values, filters);
     const found: Errors = {};
-    const badNumber =
-      (values.amountMin?.trim() && !normalizeNumber(values.amountMin)) ||
-      (values.amountMax?.trim() && !normalizeNumber(values.amountMax));
-    if (badNumber) found.amount = t("audit.form.problems.amountNumber");
+    if (amountProblem(values.amount?.min ?? "", values.amount?.max ?? "") === "number")
+      found.amount = t("audit.form.problems.amountNumber");
     for (const p of filterProblems(next)) {
       if (p.field === "dates") found.dates = t("audit.form.problems.datesRange");
       else if (p.field === "amount" && p.problem === "key") found.amountKey = t("audit.form.problems.amountKey");
@@ -259,22 +257,14 @@ export function SearchForm({ filters, models, regions, mobile, blamed, onSearch 
           </Col>
           <Col {...col}>
             <Form.Item label={t("audit.form.amount")} {...status("amount")}>
-              <Space.Compact block>
-                <Form.Item name="amountMin" noStyle>
-                  <Input
-                    inputMode="decimal"
-                    aria-label={t("audit.form.amountMin")}
-                    placeholder={t("audit.form.amountMin")}
-                  />
-                </Form.Item>
-                <Form.Item name="amountMax" noStyle>
-                  <Input
-                    inputMode="decimal"
-                    aria-label={t("audit.form.amountMax")}
-                    placeholder={t("audit.form.amountMax")}
-                  />
-                </Form.Item>
-              </Space.Compact>
+              <Form.Item name="amount" noStyle>
+                <AmountRangeInput
+                  label={t("audit.form.amount")}
+                  minLabel={t("audit.form.amountMin")}
+                  maxLabel={t("audit.form.amountMax")}
+                  status={shown.amount ? "error" : undefined}
+                />
+              </Form.Item>
             </Form.Item>
           </Col>
           <Col {...col}>

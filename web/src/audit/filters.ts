@@ -11,6 +11,9 @@ import {
   type SearchBody,
   type SearchQuery,
 } from "../api/audit";
+import { amountBounds, amountProblem, isMetaKey, readAmountRange, writeAmountRange } from "./amountRange";
+
+export { isMetaKey, normalizeNumber } from "./amountRange";
 
 export interface AuditFilters {
   /** Model id with '/' ("eto/eto-change-order"); "" = any. */
@@ -57,9 +60,6 @@ export const EMPTY_FILTERS: AuditFilters = {
 };
 
 const DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
-const NUMBER = /^-?\d+(\.\d+)?$/;
-/** Metadata keys are identifiers in process_model.json (station_name, order_no). */
-const KEY = /^[A-Za-z_][\w.-]{0,63}$/;
 
 /** A real calendar day written YYYY-MM-DD. */
 export function isDay(value: string): boolean {
@@ -69,14 +69,6 @@ export function isDay(value: string): boolean {
   const date = new Date(Date.UTC(y, mo - 1, d));
   return date.getUTCFullYear() === y && date.getUTCMonth() === mo - 1 && date.getUTCDate() === d;
 }
-
-/** "1,000,000" or " 1 000.50 " as typed -> "1000000" / "1000.50"; anything else -> "". */
-export function normalizeNumber(value: string): string {
-  const v = value.replace(/[,，\s]/g, "");
-  return NUMBER.test(v) ? v : "";
-}
-
-export const isMetaKey = (key: string): boolean => KEY.test(key);
 
 /** "station_name:南京江宁站" -> ["station_name", "南京江宁站"]; malformed -> null. */
 export function parsePair(raw: string): [string, string] | null {
@@ -101,7 +93,7 @@ export function readFilters(search: URLSearchParams): AuditFilters {
     .filter((s): s is AuditStatus => (AUDIT_STATUSES as string[]).includes(s));
   const sort = get("sort");
   const perPage = positiveInt(search.get("per_page"), DEFAULT_PER_PAGE);
-  const amountKey = isMetaKey(get("amount")) ? get("amount") : "";
+  const amount = readAmountRange(search);
   const meta: [string, string][] = [];
   for (const raw of search.getAll("meta")) {
     const pair = parsePair(raw);
@@ -113,9 +105,9 @@ export function readFilters(search: URLSearchParams): AuditFilters {
     status: [...new Set(statuses)],
     from: isDay(get("from")) ? get("from") : "",
     to: isDay(get("to")) ? get("to") : "",
-    amountKey,
-    amountMin: amountKey ? normalizeNumber(get("min")) : "",
-    amountMax: amountKey ? normalizeNumber(get("max")) : "",
+    amountKey: amount.key,
+    amountMin: amount.min,
+    amountMax: amount.max,
     meta,
     participant: get("participant"),
     q: get("q").slice(0, 200),
@@ -133,11 +125,7 @@ export function writeFilters(f: AuditFilters): URLSearchParams {
   if (f.status.length) out.set("status", f.status.join(","));
   if (f.from) out.set("from", f.from);
   if (f.to) out.set("to", f.to);
-  if (f.amountKey && (f.amountMin || f.amountMax)) {
-    out.set("amount", f.amountKey);
-    if (f.amountMin) out.set("min", f.amountMin);
-    if (f.amountMax) out.set("max", f.amountMax);
-  }
+  writeAmountRange(out, amountOf(f));
   for (const [k, v] of f.meta) if (k && v) out.append("meta", `${k}:${v}`);
   if (f.participant) out.set("participant", f.participant);
   if (f.q.trim()) out.set("q", f.q.trim());
@@ -146,6 +134,8 @@ export function writeFilters(f: AuditFilters): URLSearchParams {
   if (f.perPage !== DEFAULT_PER_PAGE) out.set("per_page", String(f.perPage));
   return out;
 }
+
+const amountOf = (f: AuditFilters) => ({ key: f.amountKey, min: f.amountMin, max: f.amountMax });
 
 /** The search criteria as the API takes them (GET query and export body alike). */
 export function searchBody(f: AuditFilters): SearchBody {
@@ -156,8 +146,7 @@ export function searchBody(f: AuditFilters): SearchBody {
   if (f.participant) body.participant = f.participant;
   const meta = f.meta.filter(([k, v]) => k && v).map(([k, v]) => `${k}:${v}`);
   if (meta.length) body.metadata = meta.join(",");
-  if (f.amountKey && f.amountMin) body.metadata_min = `${f.amountKey}:${f.amountMin}`;
-  if (f.amountKey && f.amountMax) body.metadata_max = `${f.amountKey}:${f.amountMax}`;
+  Object.assign(body, amountBounds(amountOf(f)));
   if (f.from) body.created_from = f.from;
   if (f.to) body.created_to = f.to;
   if (f.q.trim()) body.q = f.q.trim();
@@ -208,8 +197,7 @@ export type FilterProblem =
 export function filterProblems(f: AuditFilters): FilterProblem[] {
   const out: FilterProblem[] = [];
   if ((f.amountMin || f.amountMax) && !f.amountKey) out.push({ field: "amount", problem: "key" });
-  if (f.amountMin && f.amountMax && Number(f.amountMin) > Number(f.amountMax))
-    out.push({ field: "amount", problem: "range" });
+  if (amountProblem(f.amountMin, f.amountMax) === "range") out.push({ field: "amount", problem: "range" });
   if (f.from && f.to && f.from > f.to) out.push({ field: "dates", problem: "range" });
   for (const [k, v] of f.meta) {
     if (!isMetaKey(k)) out.push({ field: "meta", problem: "key", key: k });

@@ -1,5 +1,6 @@
 // The inbox's state lives in the URL (?tab=group&q=ETO&page=2): back/forward and shared links work.
 import type { TaskQuery, InstanceQuery, SlaFilter, TaskSort } from "../api";
+import { amountBounds, NO_AMOUNT, readAmountRange, writeAmountRange, type AmountRange } from "../audit/amountRange";
 
 export const TABS = ["mine", "group", "cc", "started", "done"] as const;
 export type InboxTab = (typeof TABS)[number];
@@ -12,6 +13,9 @@ export interface InboxParams {
   sort: string;
   /** Task tabs: only tasks in this SLA state ("" = any). */
   sla: SlaFilter | "";
+  /** With a process chosen: a range on its amount metadata key (?amount=capex&min=1000&max=5000,
+   * as on the audit page); it goes when the process does. */
+  amount: AmountRange;
   page: number;
   /** CC tab: only what I have not read yet. */
   unread: boolean;
@@ -37,6 +41,7 @@ export function readParams(search: URLSearchParams): InboxParams {
     region: search.get("region") ?? "",
     sort: search.get("sort") ?? "",
     sla: filterable(tab).sla ? slaOf(search.get("sla")) : "",
+    amount: search.get("process") && filterable(tab).selects ? readAmountRange(search) : NO_AMOUNT,
     page: Number.isInteger(page) && page > 0 ? page : 1,
     unread: tab === "cc" && search.get("unread") === "1",
   };
@@ -51,6 +56,7 @@ export function writeParams(p: InboxParams): URLSearchParams {
   if (p.region) out.set("region", p.region);
   if (p.sort) out.set("sort", p.sort);
   if (p.sla && filterable(p.tab).sla) out.set("sla", p.sla);
+  if (p.process && filterable(p.tab).selects) writeAmountRange(out, p.amount);
   if (p.page > 1) out.set("page", String(p.page));
   if (p.tab === "cc" && p.unread) out.set("unread", "1");
   return out;
@@ -67,6 +73,7 @@ export function taskQuery(p: InboxParams): TaskQuery {
     region: p.region || undefined,
     sort,
     sla: p.sla || undefined,
+    ...(p.process ? amountBounds(p.amount) : {}),
     page: p.page,
     per_page: PER_PAGE,
   };
@@ -80,6 +87,7 @@ export function instanceQuery(p: InboxParams, username: string): InstanceQuery {
     initiator: username,
     process: p.process || undefined,
     region: p.region || undefined,
+    ...(p.process ? amountBounds(p.amount) : {}),
     sort,
     page: p.page,
     per_page: PER_PAGE,
@@ -91,7 +99,11 @@ export function ccQuery(p: InboxParams): { unread?: boolean; page: number; per_p
   return { unread: p.unread || undefined, page: p.page, per_page: PER_PAGE };
 }
 
-/** Tabs whose lists the text search, process/region filters and sorting apply to; the SLA
+/** The change of the process filter: a new process (or none) drops the amount range, whose key
+ * was the previous process's. */
+export const processPatch = (process: string): Partial<InboxParams> => ({ process, amount: NO_AMOUNT, page: 1 });
+
+/** Tabs whose lists the text search, process/region filters (and the amount range) and sorting apply to; the SLA
  * filter applies to task tabs only (a request has no due time). */
 export const filterable = (tab: InboxTab): { search: boolean; selects: boolean; sla: boolean } => ({
   search: tab === "mine" || tab === "group" || tab === "done",
