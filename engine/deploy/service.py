@@ -16,7 +16,7 @@ from engine.deploy.lint import check_model_files
 from engine.deploy.loader import MODEL_FILE, discover_models, group_display_name
 from engine.deploy.models import ModelVersion, ProcessDefinition, ProcessModel
 from engine.deploy.specs import ParsedVersion, Resolver, check_forms, check_scripts, parse_version
-from engine.deploy.xml import MAX_MODEL_FILE_BYTES
+from engine.deploy.xml import MAX_MODEL_FILE_BYTES, parse_model_xml
 from engine.errors import ElementError, ModelInvalid, NotFound
 
 MAX_MODEL_ID = 255
@@ -86,12 +86,33 @@ def check_files(files: Mapping[str, str]) -> None:
         raise ModelInvalid(errors)
 
 
+BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
+
+
+def _default_primary(meta: dict[str, Any], files: Mapping[str, str]) -> None:
+    """Fill an empty `primary_file_name` / `primary_process_id` as spiff-arena does when it next
+    saves the model: the model's only BPMN file, and that file's first executable process.
+    With several BPMN files (or none) an empty one stays empty and is reported."""
+    if not meta.get("primary_file_name"):
+        bpmn = [name for name in files if name.lower().endswith(".bpmn")]
+        if len(bpmn) == 1:
+            meta["primary_file_name"] = bpmn[0]
+    primary = meta.get("primary_file_name")
+    if not meta.get("primary_process_id") and isinstance(primary, str) and primary in files:
+        root = parse_model_xml(primary, files[primary])
+        processes = root.findall(f"{{{BPMN_NS}}}process")
+        chosen = next((p for p in processes if p.get("isExecutable") == "true"), processes[0] if processes else None)
+        if chosen is not None and chosen.get("id"):
+            meta["primary_process_id"] = chosen.get("id")
+
+
 def _read_meta(files: Mapping[str, str]) -> dict[str, Any]:
     if MODEL_FILE not in files:
         raise ModelInvalid([ElementError(MODEL_FILE, "process_model.json is missing")])
     meta = _load_json(MODEL_FILE, files[MODEL_FILE])
     if not isinstance(meta, dict):
         raise ModelInvalid([ElementError(MODEL_FILE, "must be a JSON object")])
+    _default_primary(meta, files)
     errors = []
     for key in ("primary_file_name", "primary_process_id"):
         if not isinstance(meta.get(key), str) or not meta.get(key):

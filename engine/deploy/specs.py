@@ -18,7 +18,7 @@ from SpiffWorkflow.bpmn.specs.mixins.user_task import UserTask as UserTaskMixin
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.spiff.parser import VALIDATOR
 
-from engine.deploy.parser import ApprovalBpmnParser
+from engine.deploy.parser import ApprovalBpmnParser, LayoutTolerantValidator
 from engine.deploy.xml import parse_model_xml
 from engine.errors import ElementError, ModelInvalid
 from engine.sandbox import compile_errors
@@ -107,7 +107,7 @@ def parse_version(
 ) -> ParsedVersion:
     """Parse every BPMN and DMN file of a version; pull in other models' files for call activities
     and decisions not defined here (transitively), then build the primary spec."""
-    parser = ApprovalBpmnParser(validator=VALIDATOR if validate else None)
+    parser = ApprovalBpmnParser(validator=LayoutTolerantValidator(VALIDATOR) if validate else None)
     decision_ids: list[str] = []
     for name in model_files(files, ".dmn"):
         decision_ids += _add_file(parser, name, files[name])

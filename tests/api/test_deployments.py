@@ -107,3 +107,25 @@ def test_new_model_via_api_and_files_kept(login: Any) -> None:
     ops = login("east_ops")
     inst = ops.post("/api/v1/process-instances", json={"process_model_id": "new:one"}).get_json()
     assert inst["status"] == "running" and inst["tasks"][0]["name"] == "确认"
+
+
+def test_empty_primary_file_and_process_default_as_spiff_arena_does(login: Any) -> None:
+    """Public spiff-arena models often carry `null` primaries (the modeller fills them in on the
+    next save): the only BPMN file and its first executable process. With two BPMN files the
+    choice is the author's, so the deployment says what is missing."""
+    c = login("designer")
+    body = ('<bpmn:startEvent id="s"><bpmn:outgoing>f</bpmn:outgoing></bpmn:startEvent>'
+            '<bpmn:userTask id="u" name="确认"><bpmn:incoming>f</bpmn:incoming><bpmn:outgoing>g</bpmn:outgoing></bpmn:userTask>'
+            '<bpmn:endEvent id="e"><bpmn:incoming>g</bpmn:incoming></bpmn:endEvent>'
+            '<bpmn:sequenceFlow id="f" sourceRef="s" targetRef="u"/><bpmn:sequenceFlow id="g" sourceRef="u" targetRef="e"/>')
+    meta = json.dumps({"display_name": "导入的模型", "primary_file_name": None, "primary_process_id": ""})
+    r = c.post("/api/v1/process-models/imported:one/deployments",
+               json={"files": {"process_model.json": meta, "main.bpmn": _bpmn(body, "main_proc")}})
+    assert r.status_code == 201, r.get_json()
+    version = c.get("/api/v1/process-models/imported:one").get_json()["latest_version"]
+    assert version["primary_process_id"] == "main_proc"
+
+    r = c.post("/api/v1/process-models/imported:two/deployments", json={"files": {
+        "process_model.json": meta, "a.bpmn": _bpmn(body, "a_proc"), "b.bpmn": _bpmn(body, "b_proc")}})
+    assert r.status_code == 422
+    assert "primary_file_name" in json.dumps(r.get_json())
