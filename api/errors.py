@@ -9,7 +9,8 @@ from sqlalchemy.exc import DataError, OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 from werkzeug.exceptions import HTTPException
 
-from engine.errors import DomainError
+from engine.errors import DomainError, ElementError, ModelInvalid
+from forms.errors import FormDefinitionError
 
 _CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
           409: "conflict", 413: "too_large", 415: "unsupported_media_type", 422: "validation_error",
@@ -87,6 +88,12 @@ def register_error_handlers(app: Flask) -> None:
         if retry_after:
             resp.headers["Retry-After"] = str(retry_after)
         return resp
+
+    @app.errorhandler(FormDefinitionError)
+    def _form_definition(exc: FormDefinitionError) -> Response:
+        # A form that only breaks once filled from the request's data (a Jinja-templated schema):
+        # the model is at fault, named like a deployment error; nothing was changed.
+        return _domain(ModelInvalid([ElementError(exc.filename, exc.message, line=exc.line)]))
 
     @app.errorhandler(StaleDataError)
     def _stale(_exc: StaleDataError) -> Response:

@@ -11,9 +11,13 @@ a deployment names the element. Memory growth is sampled every few milliseconds 
 script, values written back to task data must be storable (depth, size, types), and a script's
 MemoryError or RecursionError is its own error, never the worker's.
 
+Scripts' `re` is RE2 (linear time) behind re's interface: a backtracking engine spends hours in one
+C call on `re.match(r"(a+)+$", "a" * 40 + "b")`, holding the GIL, which no deadline interrupts (see
+engine/script_regex.py for what differs from Python's re).
+
 This is defence in depth, not a proof: a single C-level call cannot be interrupted by the deadline
-(catastrophic regex backtracking, str() of a huge structure built from shared references), so
-workers should also run under an OS memory/CPU limit.
+(str() of a huge structure built from shared references), so workers should also run under an OS
+memory/CPU limit.
 """
 from __future__ import annotations
 
@@ -46,6 +50,23 @@ from SpiffWorkflow.bpmn.script_engine import BasePythonScriptEngineEnvironment, 
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.task import Task as SpiffTask
 
+from engine import script_regex
+from engine.script_errors import (  # re-exported: callers import them from here
+    ScriptError,
+    ScriptResourceError,
+    ScriptSecurityError,
+    ScriptSyntaxError,
+    ScriptTimeout,
+)
+from engine.script_regex import (
+    REGEX_FUNCTION_FLAGS_AT,
+    RegexError,
+    RegexMatch,
+    RegexPattern,
+    compile_script_pattern,
+    regex_functions,
+)
+
 logger = logging.getLogger(__name__)
 
 # Spiff's PythonScriptEngine finds the failing line by looking for traceback frames with this name.
@@ -69,29 +90,6 @@ WRITEBACK_TYPES: tuple[type, ...] = (
     type(None), bool, int, float, str, list, tuple, dict, set,
     decimal.Decimal, _dt.date, _dt.timedelta, uuid.UUID,
 )
-
-
-class ScriptError(Exception):
-    """Base of every error the sandbox itself raises; a script's own exceptions pass through.
-
-    `lineno` (when known) is the offending line of the script."""
-
-
-class ScriptSyntaxError(ScriptError, SyntaxError):
-    """Source that does not parse. Also a SyntaxError: Spiff reads its lineno, and DMN relies on
-    validate() raising SyntaxError to decide whether a cell like `< 500` needs the input prepended."""
-
-
-class ScriptSecurityError(ScriptError):
-    """The script tried something the sandbox forbids (import, underscore attribute, open, ...)."""
-
-
-class ScriptTimeout(ScriptError):
-    """The script ran past its wall-clock limit."""
-
-
-class ScriptResourceError(ScriptError):
-    """The script would allocate an unreasonably large string, list or integer."""
 
 
 def _with_line(err: ScriptError, lineno: int | None) -> ScriptError:
@@ -272,6 +270,16 @@ class _StaticChecks(ast.NodeVisitor):
             bad = _format_string_attribute(func.value.value)
             if bad:
                 raise self.refuse(node, ScriptSecurityError(f"access to attribute '{bad}' is not allowed in scripts"))
+        if (isinstance(func, ast.Attribute) and isinstance(func.value, ast.Name) and func.value.id == "re"
+                and func.attr in REGEX_FUNCTION_FLAGS_AT and node.args):
+            # A constant pattern RE2 cannot run (backreference, lookaround) is named at deploy time.
+            pattern = self.value(node.args[0])
+            flags = _constant_regex_flags(node, REGEX_FUNCTION_FLAGS_AT[func.attr])
+            if isinstance(pattern, (str, bytes)) and flags is not None:
+                try:
+                    compile_script_pattern(pattern, flags)
+                except RegexError as exc:
+                    raise self.refuse(node, exc) from None
         self.generic_visit(node)
 
     def visit_BinOp(self, node: ast.BinOp) -> None:
@@ -312,6 +320,28 @@ class _StaticChecks(ast.NodeVisitor):
                     result = _UNKNOWN
         self.values[key] = result
         return result
+
+
+def _constant_regex_flags(call: ast.Call, at: int) -> int | None:
+    """The flags of a call such as `re.match(p, s, re.I | re.M)` when written as constants, else None."""
+    if any(isinstance(a, ast.Starred) for a in call.args) or any(k.arg is None for k in call.keywords):
+        return None
+    given = call.args[at] if len(call.args) > at else next((k.value for k in call.keywords if k.arg == "flags"), None)
+
+    def value(node: ast.expr | None) -> int | None:
+        if node is None:
+            return 0
+        if isinstance(node, ast.Constant) and type(node.value) is int:
+            return node.value
+        if (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "re"
+                and isinstance(getattr(re, node.attr, None), re.RegexFlag)):
+            return int(getattr(re, node.attr))
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.BitOr):
+            left, right = value(node.left), value(node.right)
+            return None if left is None or right is None else left | right
+        return None
+
+    return value(given)
 
 
 def _forbidden_attribute(name: str) -> bool:
@@ -442,6 +472,9 @@ def _check_deadline() -> bool:
     return True  # usable as a comprehension condition
 
 
+script_regex.set_deadline_check(_check_deadline)  # findall/sub loops over many matches check it too
+
+
 def _sentinel_iter(func: Callable[[], Any], sentinel: Any) -> Iterable[Any]:
     """iter(func, sentinel) that checks the deadline per item: C's callable_iterator driven by
     any()/list() (`any(iter(int, 1))`) would spin forever without one Python frame of script code."""
@@ -546,10 +579,10 @@ _SAFE_CLASSES = frozenset({
 _SAFE_INSTANCES: tuple[type, ...] = (
     type(None), str, bytes, int, float, complex, list, tuple, dict, set, frozenset, range, slice,
     decimal.Decimal, _dt.date, _dt.time, _dt.timedelta, _dt.tzinfo, re.Pattern, re.Match, _ModuleProxy,
-    type({}.keys()), type({}.values()), type({}.items()),
+    RegexPattern, RegexMatch, RegexError, type({}.keys()), type({}.values()), type({}.items()),
 )
 # Instances whose methods may build huge results or run long; getattr_ hands out guarded versions.
-_GUARDED_METHOD_OWNERS = (str, bytes, int, re.Pattern, re.Match, decimal.Decimal)
+_GUARDED_METHOD_OWNERS = (str, bytes, int, re.Pattern, re.Match, RegexPattern, RegexMatch, decimal.Decimal)
 _SAFE_EXCEPTION_MODULES = frozenset({"builtins", "decimal", "json.decoder", "re"})
 _FORBIDDEN_ATTRIBUTES = INSPECT_ATTRIBUTES | {"mro"}  # frames, code, tracebacks; type.mro()
 _INPLACE_OPS: dict[str, Callable[[Any, Any], Any]] = {
@@ -971,9 +1004,9 @@ class _Guards:
             if name == "format":
                 return lambda *args, **kwargs: _SafeFormatter(self).vformat(obj, args, kwargs)
             return lambda mapping: _SafeFormatter(self).vformat(obj, (), mapping)
-        if isinstance(obj, re.Pattern) and name in ("sub", "subn"):
+        if isinstance(obj, (re.Pattern, RegexPattern)) and name in ("sub", "subn"):
             return self._sized_sub(method, bound=True)
-        if isinstance(obj, re.Match) and name == "expand":
+        if isinstance(obj, (re.Match, RegexMatch)) and name == "expand":
             def expand(template: Any) -> Any:
                 if isinstance(template, (str, bytes)):
                     refs = len(_GROUP_REF.findall(template if isinstance(template, str) else template.decode("latin-1")))
@@ -1019,6 +1052,13 @@ class _Guards:
             raise ScriptResourceError("json.dumps() indent/separators are limited to 100 characters")
         self._check_printable(obj, "json.dumps()")
         return json.dumps(obj, *args, indent=indent, separators=separators, **kwargs)
+
+    def _regex_module(self) -> _ModuleProxy:
+        """`re` for scripts: RE2 behind re's interface (see RegexPattern), sub/subn sized first."""
+        functions = regex_functions()
+        functions["sub"] = self._sized_sub(functions["sub"], bound=False)
+        functions["subn"] = self._sized_sub(functions["subn"], bound=False)
+        return _ModuleProxy(**functions)
 
     def _math(self) -> _ModuleProxy:
         ln2 = math.log(2)
@@ -1085,12 +1125,7 @@ class _Guards:
             ),
             "json": _ModuleProxy(dumps=self.json_dumps, loads=json.loads, JSONDecodeError=json.JSONDecodeError),
             "math": self._math(),
-            "re": _ModuleProxy(sub=self._sized_sub(re.sub, bound=False), subn=self._sized_sub(re.subn, bound=False), **{
-                k: getattr(re, k) for k in (
-                    "compile", "search", "match", "fullmatch", "split", "findall", "finditer",
-                    "escape", "error", "A", "ASCII", "I", "IGNORECASE", "M", "MULTILINE", "S", "DOTALL",
-                    "X", "VERBOSE", "U", "UNICODE",
-                )}),
+            "re": self._regex_module(),
             "time": _ModuleProxy(time=time.time, monotonic=time.monotonic, sleep=_sleep),
         }
 

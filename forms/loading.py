@@ -43,7 +43,15 @@ from jsonschema_specifications import REGISTRY as SPECIFICATIONS
 from markupsafe import Markup
 from referencing.exceptions import Unresolvable
 
-from forms.dialects import UnsupportedDialect, base_validator_class, dialect_of
+from forms.dialects import (
+    REGEX_ENGINE_NOTE,
+    REGEX_ENGINE_NOTE_ZH,
+    UnsupportedDialect,
+    UnsupportedPattern,
+    base_validator_class,
+    compile_pattern,
+    dialect_of,
+)
 from forms.errors import FormDefinitionError
 from forms.jsontext import json_dumps, plain_default
 
@@ -329,7 +337,54 @@ def _check_refs(filename: str, source: str, rendered: str, schema: dict[str, Any
     walk(schema, [], root, False)
 
 
-# Rendered schema texts that passed the metaschema and $ref checks. A task's form is loaded
+def _field_of(schema: Any, path: Sequence[str | int]) -> str:
+    """How a message names the field a schema path is in: its last ``properties`` member."""
+    field_name, node = "", schema
+    for i, seg in enumerate(path):
+        if seg == "properties" and i + 1 < len(path) and isinstance(node, dict):
+            member = (node.get("properties") or {}).get(path[i + 1])
+            title = member.get("title") if isinstance(member, dict) else None
+            field_name = f"'{path[i + 1]}'" + (f" ({title})" if isinstance(title, str) and title.strip() else "")
+        node = node.get(seg) if isinstance(node, dict) else node[seg] if isinstance(node, list) and isinstance(seg, int) else None
+    return field_name
+
+
+def _check_patterns(filename: str, source: str, rendered: str, schema: dict[str, Any]) -> None:
+    """Every ``pattern`` and ``patternProperties`` name must compile for RE2 (see forms.dialects):
+    a backreference or lookaround is refused here, naming the field, not when a user submits."""
+
+    def check(pattern: str, path: list[str | int]) -> None:
+        try:
+            compile_pattern(pattern)
+        except UnsupportedPattern as exc:
+            field_name = _field_of(schema, path)
+            en = f"the pattern {pattern!r}" + (f" of field {field_name}" if field_name else "")
+            zh = (f"字段 {field_name} 的" if field_name else "") + f"正则表达式 {pattern!r} 无法使用"
+            detail = (f"{en} cannot be used: {exc.reason}. {REGEX_ENGINE_NOTE} / "
+                      f"{zh}：{exc.reason_zh}。{REGEX_ENGINE_NOTE_ZH}（RE2: {exc.detail}）")
+            raise _schema_error(filename, source, rendered, path, "unsupported pattern", detail) from exc
+
+    def walk(node: Any, path: list[str | int], names: bool) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if names:
+                    walk(value, [*path, key], False)
+                    continue
+                if key == "pattern" and isinstance(value, str):
+                    check(value, [*path, key])
+                elif key == "patternProperties" and isinstance(value, dict):
+                    for name in value:
+                        check(name, [*path, key, name])
+                if key not in _DATA_KEYWORDS:
+                    walk(value, [*path, key], key in _NAME_MAPS)
+        elif isinstance(node, list) and not names:
+            for index, item in enumerate(node):
+                walk(item, [*path, index], False)
+
+    walk(schema, [], False)
+
+
+# Rendered schema texts that passed the metaschema, $ref and pattern checks. A task's form is loaded
 # about twice per completion and the check was ~1/5 of the server's CPU per request
 # (bench/http_load.py --profile); the text fully determines the outcome, failures are not kept.
 _CHECKED: dict[tuple[str, str], None] = {}
@@ -354,6 +409,7 @@ def _load_schema(files: Mapping[str, str], filename: str, task_data: Mapping[str
             detail += " (is a variable used with | tojson missing from the task data?)"
         raise _schema_error(filename, source, rendered, list(exc.absolute_path), "invalid JSON Schema", detail) from exc
     _check_refs(filename, source, rendered, schema, dialect)
+    _check_patterns(filename, source, rendered, schema)
     if len(_CHECKED) >= _CHECKED_MAX:
         _CHECKED.clear()
     _CHECKED[(filename, rendered)] = None
@@ -382,7 +438,8 @@ def load_form(
     Jinja syntax or rendering error, invalid JSON after rendering, a top level that is not an
     object, an unsupported ``$schema`` (2020-12, the default, 2019-09 and draft-07 are
     accepted), a schema its metaschema rejects (the message gives the JSON Pointer of the bad
-    keyword) or a ``$ref`` that does not resolve within the file.
+    keyword), a ``$ref`` that does not resolve within the file, or a ``pattern`` RE2 cannot run
+    (a backreference or lookaround: the message names the field, in English and Chinese).
     """
     data: Mapping[str, Any] = task_data if task_data is not None else {}
     schema = _load_schema(files, schema_filename, data)

@@ -34,7 +34,7 @@ import referencing.jsonschema
 from jsonschema_specifications import REGISTRY as SPECIFICATIONS
 from referencing.exceptions import Unresolvable
 
-from forms.dialects import compile_pattern, uses_array_items, uses_legacy_ref
+from forms.dialects import pattern_found, uses_array_items, uses_legacy_ref
 
 if TYPE_CHECKING:  # referencing exports Resolver only from its private module
     from referencing._core import Resolver
@@ -147,7 +147,7 @@ def _prune_object(obj: Mapping[str, Any], expanded: list[Entry], d: _Dialect) ->
             patterns = schema.get("patternProperties")
             if isinstance(patterns, Mapping):
                 for pat, sub in patterns.items():
-                    if compile_pattern(pat).search(key):
+                    if pattern_found(pat, key):
                         subs.append((sub, resolver))
                         matched = True
             if not matched and _open(schema.get("additionalProperties")):

@@ -12,7 +12,6 @@ the audit log and the PDF.  See :mod:`forms.jsontext` for parsing and writing su
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
@@ -26,6 +25,8 @@ from forms import messages as msg
 from forms.dialects import (
     AttachmentNotFound,
     UnsupportedDialect,
+    UnsupportedPattern,
+    additional_property_names,
     dialect_of,
     form_validator_class,
     is_attachment_ref,
@@ -92,10 +93,8 @@ def _all_const(branches: Any) -> list[Any] | None:
 
 
 def _additional_keys(instance: Mapping[str, Any], schema: Mapping[str, Any]) -> list[str]:
-    # Mirrors jsonschema's own notion (Python re.search over patternProperties).
-    props = schema.get("properties") or {}
-    patterns = schema.get("patternProperties") or {}
-    return [k for k in instance if k not in props and not any(re.search(p, k) for p in patterns)]
+    # The additionalProperties keyword's own notion (patternProperties matched with RE2).
+    return additional_property_names(instance, schema)
 
 
 def _closest_branch(validator: Any, error: ValidationError) -> list[ValidationError] | None:
@@ -290,7 +289,7 @@ def validate_submission(
     Raises :class:`FormValidationError` with every problem (sorted by path, deduplicated);
     data that is not a JSON object gives a single error at path ``""`` (the whole
     submission).  Raises :class:`FormDefinitionError` if the schema turns out to be unusable
-    (an unsupported ``$schema``, a ``$ref`` that does not resolve).
+    (an unsupported ``$schema``, a ``$ref`` that does not resolve, a pattern RE2 cannot run).
     """
     if not isinstance(data, Mapping):
         raise FormValidationError([_field([], "type", msg.not_an_object())])
@@ -328,6 +327,8 @@ def validate_submission(
         raw_errors = list(validator.iter_errors(instance))
     except Unresolvable as exc:
         raise FormDefinitionError(form.schema_filename, f"cannot resolve $ref: {exc}") from exc
+    except UnsupportedPattern as exc:  # a Form built without load_form, which refuses these
+        raise FormDefinitionError(form.schema_filename, str(exc)) from exc
 
     if raw_errors:
         field_errors = [fe for err in raw_errors for fe in _convert(validator, err)]
@@ -337,4 +338,7 @@ def validate_submission(
         # evolve keeps the root resolver, so "#/$defs/..." inside a branch still resolves.
         return bool(validator.evolve(schema=subschema).is_valid(value))
 
-    return prune_to_schema(schema, instance, dialect, is_valid)
+    try:
+        return prune_to_schema(schema, instance, dialect, is_valid)
+    except UnsupportedPattern as exc:
+        raise FormDefinitionError(form.schema_filename, str(exc)) from exc

@@ -129,3 +129,39 @@ def test_empty_primary_file_and_process_default_as_spiff_arena_does(login: Any) 
         "process_model.json": meta, "a.bpmn": _bpmn(body, "a_proc"), "b.bpmn": _bpmn(body, "b_proc")}})
     assert r.status_code == 422
     assert "primary_file_name" in json.dumps(r.get_json())
+
+
+def test_a_form_that_breaks_only_once_filled_is_a_422_naming_its_file(login: Any) -> None:
+    """A templated schema is checked when a task fills it: a pattern RE2 refuses (a lookahead set
+    by a script) makes opening and completing the task a 422 naming the form, never a 500."""
+    c = login("designer")
+    ns = 'xmlns:spiffworkflow="http://spiffworkflow.org/bpmn/schema/1.0/core"'
+    bpmn = f"""<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" {ns} id="d" targetNamespace="t">
+  <bpmn:process id="tpl" isExecutable="true">
+    <bpmn:startEvent id="s"><bpmn:outgoing>f0</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:scriptTask id="rule" name="规则"><bpmn:incoming>f0</bpmn:incoming><bpmn:outgoing>f</bpmn:outgoing>
+      <bpmn:script>rule = "(?=a)b"</bpmn:script></bpmn:scriptTask>
+    <bpmn:userTask id="u" name="填写"><bpmn:extensionElements><spiffworkflow:properties>
+      <spiffworkflow:property name="formJsonSchemaFilename" value="u-schema.json"/></spiffworkflow:properties>
+      </bpmn:extensionElements><bpmn:incoming>f</bpmn:incoming><bpmn:outgoing>g</bpmn:outgoing></bpmn:userTask>
+    <bpmn:endEvent id="e"><bpmn:incoming>g</bpmn:incoming></bpmn:endEvent>
+    <bpmn:sequenceFlow id="f0" sourceRef="s" targetRef="rule"/>
+    <bpmn:sequenceFlow id="f" sourceRef="rule" targetRef="u"/><bpmn:sequenceFlow id="g" sourceRef="u" targetRef="e"/>
+  </bpmn:process>
+</bpmn:definitions>"""
+    schema = '{"type": "object", "properties": {"code": {"type": "string", "pattern": "{{ rule }}"}}}'
+    files = {"process_model.json": json.dumps({"display_name": "模板表单", "primary_file_name": "tpl.bpmn",
+                                                "primary_process_id": "tpl"}),
+             "tpl.bpmn": bpmn, "u-schema.json": schema}
+    r = c.post("/api/v1/process-models/tpl:one/deployments", json={"files": files})
+    assert r.status_code == 201, r.get_json()
+    ops = login("east_ops")
+    inst = ops.post("/api/v1/process-instances", json={"process_model_id": "tpl:one"})
+    assert inst.status_code == 201, inst.get_json()
+    task_id = inst.get_json()["tasks"][0]["id"]
+    for resp in (ops.get(f"/api/v1/tasks/{task_id}"),
+                 ops.post(f"/api/v1/tasks/{task_id}/complete", json={"data": {"code": "b"}})):
+        assert resp.status_code == 422, resp.get_json()
+        assert resp.get_json()["errors"][0]["file"] == "u-schema.json"
+    assert ops.get(f"/api/v1/tasks/{task_id}").status_code == 422  # nothing changed: still open, same answer

@@ -13,6 +13,7 @@ from flask import Flask
 from sqlalchemy import func, select
 
 from tests.conftest import ApiClient
+from tests.forms.bounded import finishes
 
 HOSTILE = Path(__file__).resolve().parent.parent / "fixtures" / "hostile"
 MODEL = "hostile:target"
@@ -92,6 +93,11 @@ EXPECTED: dict[str, list[str]] = {
     "schema_file_ref": ["apply-schema.json", "$ref"],
     "schema_not_object": ["apply-schema.json", "object"],
     "schema_bad_regex": ["apply-schema.json", "(unclosed"],
+    # Patterns are matched with RE2 (linear time): what it cannot run is refused, naming the field.
+    "schema_backreference_pattern": ["apply-schema.json", "fill", "/properties/code/pattern", "'code'",
+                                     "backreferences", "反向引用", "exponential time", "指数级"],
+    "schema_lookahead_pattern": ["apply-schema.json", "fill", "/properties/password/pattern", "'password' (口令)",
+                                 "lookahead", "先行", "exponential time", "指数级"],
     "uischema_invalid_json": ["apply-uischema.json", "invalid JSON"],
     "process_model_invalid_json": ["process_model.json", "invalid JSON"],
     "process_model_wrong_types": ["process_model.json", "primary_process_id"],
@@ -218,3 +224,46 @@ def test_a_malformed_request_body_is_a_400_that_says_why(body: str | bytes, frag
                              headers={"Authorization": f"Bearer {designer.token}"})
     assert r.status_code == 400, r.get_data(as_text=True)[:300]
     assert fragment in json.dumps(r.get_json()), r.get_json()
+
+
+CATASTROPHIC_SCHEMA = {
+    "title": "Apply", "type": "object", "required": ["amount"],
+    "properties": {
+        "amount": {"type": "number", "title": "Amount", "minimum": 0},
+        "code": {"type": "string", "title": "Code", "pattern": "^(a+)+$"},
+        "tags": {"type": "object", "patternProperties": {"^(a|aa)+$": {"type": "string"}},
+                 "additionalProperties": False},
+    },
+}
+
+
+@pytest.mark.parametrize(("data", "path"), [
+    ({"amount": 1, "code": "a" * 40 + "b"}, "/code"),
+    ({"amount": 1, "tags": {"a" * 40 + "b": "x"}}, "/tags/" + "a" * 40 + "b"),
+], ids=["pattern", "patternProperties"])
+def test_a_catastrophic_pattern_deploys_and_an_evil_value_is_a_quick_422(
+    data: dict[str, Any], path: str, app: Flask, designer: ApiClient
+) -> None:
+    # RE2 accepts ^(a+)+$ (no backreference, no lookaround) and matches it in linear time; a
+    # backtracking engine would take 2^40 steps on "aaa...ab".
+    files = {**_files(HOSTILE / "base"), "apply-schema.json": json.dumps(CATASTROPHIC_SCHEMA)}
+    r = designer.post(URL, json={"files": files})
+    assert r.status_code == 201, r.get_json()
+    r = designer.client.post("/api/v1/auth/login", json={"username": "east_ops", "password": "demo"})
+    ops = ApiClient(app.test_client(), r.get_json()["token"], "east_ops")
+    inst = ops.post("/api/v1/process-instances", json={"process_model_id": MODEL}).get_json()
+    task = next(t for t in inst["tasks"] if t["status"] == "open")
+    r = ops.post(f"/api/v1/tasks/{task['id']}/complete", json={"data": {"amount": 1, "code": "aaaa"}})
+    assert r.status_code == 200, r.get_json()  # a value that matches still goes through
+    inst = ops.post("/api/v1/process-instances", json={"process_model_id": MODEL}).get_json()
+    task = next(t for t in inst["tasks"] if t["status"] == "open")
+
+    def submit() -> tuple[int, Any]:
+        r = ops.post(f"/api/v1/tasks/{task['id']}/complete", json={"data": data})
+        return r.status_code, r.get_json()
+
+    # A backtracking regex holds the GIL inside one C call, so a thread could not be timed out:
+    # the request runs in a forked child (with its own database connections) that can be killed.
+    status, body = finishes(submit, in_child=lambda: app.extensions["db_engine"].dispose(close=False))
+    assert status == 422, body
+    assert [e["path"] for e in body["errors"]] == [path], body

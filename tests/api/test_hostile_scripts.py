@@ -11,6 +11,7 @@ import pytest
 from flask import Flask
 
 from tests.conftest import ApiClient
+from tests.forms.bounded import finishes
 
 MODEL = "hostile:script"
 
@@ -73,6 +74,9 @@ STATIC = [
     ("x = (1, 2) * 10**9", "limit"),
     ("async def f():\n    pass", "AsyncFunctionDef"),
     ("x = y = = 1", "syntax error"),
+    # Scripts' regular expressions run on RE2: a literal pattern it cannot run is named here.
+    ("x = re.match(r'(a)\\1', 'aa')", "backreferences"),
+    ("x = re.search('(?<!-)' + 'x', 'a')", "lookbehind"),
 ]
 
 
@@ -122,6 +126,8 @@ RUNTIME = [
     ("x = [lambda: 1]", "cannot be stored"),
     ("x = 10**5000", "4,200 digits"),
     ("raise SystemExit", "SystemExit"),
+    ("p = '(a)' + chr(92) + '1'\nx = re.match(p, 'aa')", "RegexError.*backreferences"),
+    ("x = re.findall('', 'a' * 10**7)", "time limit"),
 ]
 
 
@@ -165,3 +171,20 @@ def test_a_hostile_post_script_on_completion_is_not_a_500(post_script: str, clie
     assert body.get("status") == "error" or body.get("instance", {}).get("status") == "error" or r.status_code >= 400, body
     inst = clients["east_ops"].get(f"/api/v1/process-instances/{inst['id']}").get_json()
     assert inst["status"] == "error" and inst["error"]["bpmn_id"] == "confirm", inst
+
+
+def test_a_catastrophic_regex_in_a_script_just_does_not_match(app: Flask, clients: dict[str, ApiClient]) -> None:
+    script = 'x = re.match(r"(a+)+$", "a" * 40 + "b") is None\ny = re.findall(r"(x+x+)+y", "x" * 5000)'
+    r = clients["designer"].post(f"/api/v1/process-models/{MODEL}/deployments", json={"files": _files(script)})
+    assert r.status_code == 201, r.get_json()
+
+    def start() -> tuple[int, Any]:
+        r = clients["east_ops"].post("/api/v1/process-instances", json={"process_model_id": MODEL})
+        return r.status_code, r.get_json()
+
+    # A backtracking engine would spin in one C call holding the GIL: run the request in a forked
+    # child that can be killed (with its own database connections).
+    status, inst = finishes(start, in_child=lambda: app.extensions["db_engine"].dispose(close=False))
+    assert status == 201 and inst["status"] == "running", inst  # the script ran; now at "confirm"
+    data = clients["east_ops"].get(f"/api/v1/process-instances/{inst['id']}").get_json()["data"]
+    assert data["x"] is True and data["y"] == []

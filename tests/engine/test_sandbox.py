@@ -415,6 +415,7 @@ def test_bpmn_script_task_helper_and_gateway(items: list[dict[str, int]], route:
         ("x = 1\ny = (", "ScriptSyntaxError", 2),
         ("x = 1\ny = {}[1]", "KeyError", 2),  # a non-str args[0] used to crash Spiff's message
         ("x = 1\ny = undefined_name", "NameError", 2),
+        ("x = 1\np = '(a)' + chr(92) + '1'\ny = re.match(p, 'aa')", "RegexError", 3),  # RE2 refuses it
     ],
 )
 def test_bpmn_script_errors_name_the_task_and_line(script: str, error_type: str, line: int) -> None:
@@ -510,3 +511,146 @@ def test_evaluate_overhead_is_small() -> None:
     assert sandbox.evaluate(FakeTask, "amount > 1000") is True
     # Generous bound so a loaded CI box does not flake; measured ~4 us vs ~7 us for plain Spiff.
     assert per_call(sandbox) < max(50e-6, 3 * per_call(plain))
+
+
+# --------------------------------------------------------------------------- regular expressions
+# Scripts' `re` is RE2 behind re's interface (linear time, see engine/sandbox.py); these check that
+# it means what Python's re means, and spell out where it does not.
+
+RE_PATTERNS = [
+    r"\w+", r"\W+", r"\d+", r"\D+", r"\s+", r"\S+", r"[\w-]+", r"[\W\d]", r"[^\W\d]+", r"[^\W\d_]+", r"[^\W_]+",
+    r"[^\W]+", r"[^\S\n]+", r"[^\S\r\n]+", r"[\s\S]", r"[^\s]+", r"[^\d\s]+", r"a\Z", r"^\w+$", r"(?i)straße",
+    r"(?m)^\d+$", r"(?s)a.b", r"a.b", r"[\u4e00-\u9fff]+", r"\u4e2d", r"x{,2}", r"(?x) a b # c", r"a(?#comment)b",
+    r"[]a]+", r"[^]a]+", r"1[3-9]\d{9}", r"(\d+)-(\d+)?", r"(?P<y>\d{4})年", r"[\b]", r"\x41", r"\101", r"\0",
+    r"a|b|", r"a*", r"^$", r"(?a)\w+", r"\N{IDEOGRAPHIC SPACE}", r"[\S]+", r"[\t ]+", r"[^a-z]+", r"\.", r"a{2,3}?",
+    r"(?:ab)+?c", r"(\w+)@(\w+)\.com", r"[\w.-]+@[\w-]+(\.[\w-]+)+", r"¥\s*(\d{1,3}(,\d{3})*(\.\d{2})?)",
+    r"(?P<year>\d{4})-(?P<month>\d{2})", r"\bfoo\b",
+]
+RE_TEXTS = [
+    "张三 李四", "abc_123 def", "１２٣4", "a\u3000b\nc\td", "foo-bar baz", "ETO-2026-0001", "Straße STRASSE", "12\n34\nx",
+    "a\nb", "中文abc", "xxx", "]]a]b", "afoo b", "13812345678", "2026年", "\x08", "A", "\x00", "", "ab ab", "a\u00a0b",
+    "wang@example.com, li.si@mail.example.com", "合计 ¥1,234.50 元", "2026-01 to 2026-12", "aabab abc",
+]
+
+
+@pytest.mark.parametrize("pattern", RE_PATTERNS)
+def test_re_means_what_python_re_means(pattern: str) -> None:
+    import re
+
+    from engine.script_regex import compile_regex
+
+    ours, python = compile_regex(pattern), re.compile(pattern)
+    for text in RE_TEXTS:
+        assert [(m.span(), m.groups()) for m in ours.finditer(text)] == [
+            (m.span(), m.groups()) for m in python.finditer(text)], text
+        assert ours.findall(text) == python.findall(text), text
+        assert ours.split(text) == python.split(text), text
+        assert ours.sub(r"<\g<0>>", text) == python.sub(r"<\g<0>>", text), text
+        assert ours.subn("-", text, 2) == python.subn("-", text, 2), text
+        assert (ours.match(text) is None) == (python.match(text) is None), text
+        assert (ours.fullmatch(text) is None) == (python.fullmatch(text) is None), text
+
+
+def test_re_module_and_objects_in_scripts() -> None:
+    data = run(r'''
+m = re.match(r"(?P<kind>\w+)-(\d+)", "采购-42 x")
+kind, num, span, named = m.group("kind"), int(m[2]), m.span("kind"), m.groupdict()
+both = m.group(1, 2)
+rest = (m.start(2), m.end(), m.string, m.pos, m.endpos, m.lastindex, m.lastgroup, m.re.pattern, m.re.groups)
+expanded = m.expand(r"\2/\g<kind>\n")
+shown = repr(m)
+p = re.compile(r"(\d+)", re.I | re.M)
+compiled = (repr(p), p.flags == re.I | re.M | re.U, p.groupindex, re.compile(p) is p)
+words = re.findall(r"\w+", "张三 李四, wang5")
+digits = re.findall(r"\d", "１2٣")
+ascii_words = re.findall(r"\w+", "ab中文", re.ASCII)
+spaces = re.split(r"\s+", "a\u3000b c")
+subbed = re.sub(r"(\d+)", r"<\1>中\n", "a1b22")
+called = re.compile("A", re.I).sub(lambda mm: mm.group().upper() + "é", "aAb")
+counted = re.subn("x*", "-", "abxd")
+limited = (re.sub("a", "b", "aaaa", count=2), re.split(r"(,)", "a,b,c", 1), re.split(",", "a,b", maxsplit=-1))
+verbose = re.match(r"""
+    (\d{3})   # area
+    -(\d+)    # number
+""", "010-1234", re.X).groups()
+escaped = re.fullmatch(re.escape("a.b*c (x) 1+1"), "a.b*c (x) 1+1") is not None
+letters = re.findall(r"[^\W\d_]+", "ab1中文_x")
+iterated = [mm.group() for mm in re.compile(r"\d").finditer("a1b2", 2)]
+searched = re.compile(r"\d").search("12a3", 2).group()
+nothing = (re.match("b", "ab"), re.fullmatch("a", "ab"), re.search("z", "ab"))
+caught = []
+for bad in ["(a)" + chr(92) + "1", "(?" + "=a)", "[^" + chr(92) + "W,]"]:
+    try:
+        re.compile(bad)
+    except re.error as exc:
+        caught.append(str(exc)[:40])
+try:
+    re.sub("(a)", r"\2", "a")
+except re.error as exc:
+    caught.append(str(exc))
+''')
+    assert (data["kind"], data["num"], data["span"], data["named"]) == ("采购", 42, (0, 2), {"kind": "采购"})
+    assert data["both"] == ("采购", "42")
+    assert data["rest"] == (3, 5, "采购-42 x", 0, 7, 2, None, r"(?P<kind>\w+)-(\d+)", 2)
+    assert data["expanded"] == "42/采购\n"
+    assert data["shown"] == "<re.Match object; span=(0, 5), match='采购-42'>"
+    assert data["compiled"] == ("re.compile('(\\\\d+)', re.IGNORECASE|re.MULTILINE)", True, {}, True)
+    assert data["words"] == ["张三", "李四", "wang5"] and data["digits"] == ["１", "2", "٣"]
+    assert data["ascii_words"] == ["ab"] and data["spaces"] == ["a", "b", "c"]
+    assert data["subbed"] == "a<1>中\nb<22>中\n" and data["called"] == "AéAéb"
+    assert data["counted"] == ("-a-b--d-", 5)
+    assert data["limited"] == ("bbaa", ["a", ",", "b,c"], ["a,b"])
+    assert data["verbose"] == ("010", "1234") and data["escaped"] is True
+    assert data["letters"] == ["ab", "中文", "x"]
+    assert data["iterated"] == ["2"] and data["searched"] == "3" and data["nothing"] == (None, None, None)
+    assert [c.split(" ")[0] for c in data["caught"][:3]] == ["regular", "regular", "the"]
+    assert data["caught"][3] == "invalid group reference 2"
+
+
+def test_re_differences_from_python_are_the_documented_ones() -> None:
+    data = run(r'''
+dollar = (re.search(r"\d$", "1\n"), re.search(r"\d\n?$", "1\n").group(), re.search(r"(?m)\d$", "1\n").group())
+boundary = (re.search(r"\bfoo", "ñfoo").span(), re.search(r"\bfoo", "a foo").span())
+''')
+    # Python's $ also matches before a final newline, RE2's only at the end (unless re.MULTILINE).
+    assert data["dollar"] == (None, "1\n", "1")
+    # \b is ASCII: ñ is not a word character for RE2 (it is for Python).
+    assert data["boundary"] == ((1, 4), (2, 5))
+
+
+def test_re_bytes_patterns() -> None:
+    data = run(r'''
+found = [b.decode() for b in re.findall(rb"\d+", b"ab12c3")]
+latin = len(re.findall(rb"\xe9+", b"a\xe9\xe9b"))
+mixed = []
+for pair in [("a", b"a"), (b"a", "a")]:
+    try:
+        re.search(pair[0], pair[1])
+    except TypeError:
+        mixed.append(True)
+del pair
+''')
+    assert data == {"found": ["12", "3"], "latin": 1, "mixed": [True, True]}
+
+
+@pytest.mark.parametrize(("script", "error", "fragment"), [
+    ("x = re.match('a', 1)", TypeError, "expected string"),
+    ("x = re.match('a', 'a').group(3)", IndexError, "no such group"),
+    ("x = re.match('a', 'a').group('nope')", IndexError, "no such group"),
+    ("x = re.sub('(a)', r'\\q', 'a')", ScriptError, "bad escape"),
+    ("x = re.sub('(a)', r'\\g<nope>', 'a')", IndexError, "unknown group name"),
+    ("x = re.compile('a', 128)", ScriptError, "flags"),
+    ("x = re.compile(re.compile('a'), re.I)", ValueError, "flags"),
+    ("x = re.compile('[^' + chr(92) + 'W,]')", ScriptError, "negated class"),
+])
+def test_re_errors_are_python_like(script: str, error: type[Exception], fragment: str) -> None:
+    with pytest.raises(error, match=fragment):
+        run(script)
+
+
+def test_re_whitespace_is_pythons() -> None:
+    from engine.script_regex import compile_regex
+
+    chars = [chr(c) for c in range(0x3100)]
+    assert [c for c in chars if compile_regex(r"\s").match(c)] == [c for c in chars if c.isspace()]
+    assert [c for c in chars if compile_regex(r"[^\S\n]").match(c)] == [c for c in chars if c.isspace() and c != "\n"]

@@ -13,6 +13,7 @@ import pytest
 
 from engine.sandbox import (
     ALLOWED_MODULES,
+    RegexError,
     RestrictedEnvironment,
     ScriptError,
     ScriptResourceError,
@@ -21,6 +22,7 @@ from engine.sandbox import (
     compile_errors,
     data_problem,
 )
+from tests.forms.bounded import finishes
 
 
 def run(script: str, data: dict[str, Any] | None = None, **kwargs: Any) -> dict[str, Any]:
@@ -47,6 +49,12 @@ STATIC = [
     ("x = 1 << 10**9", "limit"),
     ("x = '%1000000000d' % 1", "limit"),
     ("x = " + "+".join(["a"] * 50_000), "nested too deeply"),
+    # Regular expressions run on RE2 (linear time): what it cannot run is named at deploy time.
+    ("x = re.match(r'(a)\\1', s)", "backreferences"),
+    ("x = re.search(r'(?P<q>[ab])(?P=q)', s)", "backreferences"),
+    ("x = re.search(r'^(?=.*\\d).{8,}$', s, re.I | re.M)", "lookahead"),
+    ("x = re.sub(r'(?<=\\d)(?=(\\d{3})+$)', ',', s)", "lookahead"),
+    ("x = re.compile(r'a{1001}')", "repetition"),
 ]
 
 
@@ -95,6 +103,12 @@ RUNTIME: list[tuple[str, type[Exception], str]] = [
     ("x = re.compile('').subn('x' * 10**6, 'a' * 10**4)", ScriptResourceError, "re.sub()"),
     ("x = re.sub('', lambda m: 'x' * 10**6, 'a' * 10**4)", ScriptResourceError, "re.sub()"),
     ("t = '\\\\1' * 10**6\nx = re.match('(a+)', 'a' * 100).expand(t)", ScriptResourceError, "expand()"),
+    ("p = '(a)' + chr(92) + '1'\nx = re.match(p, 'aa')", RegexError, "backreferences"),
+    ("p = '(?' + '<=a)b'\nx = re.compile(p)", RegexError, "lookbehind"),
+    ("x = re.findall('', 'a' * 10**7)", ScriptTimeout, "time limit"),
+    ("x = [m.start() for m in re.finditer('', 'a' * 10**7)]", ScriptTimeout, "time limit"),
+    ("m = re.match('a', 'a')\nx = getattr(m, '_ma' + 'tch')", ScriptSecurityError, "'_match'"),
+    ("p = re.compile('a')\nx = getattr(p, '_re' + 'gex')", ScriptSecurityError, "'_regex'"),
     ("x = ('{0}' * 2000).format('a' * 10**7)", ScriptResourceError, "str.format()"),
     ("n = 2000 + len('')\nx = ('%s' * n) % (('a' * 10**7,) * n)", ScriptResourceError, "'%'"),
     ("x = ('%(a)s' * 2000) % {'a': 'a' * 10**7}", ScriptResourceError, "'%'"),
@@ -130,6 +144,24 @@ def test_refused_when_run(source: str, error: type[Exception], fragment: str) ->
     assert isinstance(info.value, ScriptError)
     assert peak < 600 * 1024 * 1024, f"peak {peak / 1e6:.0f} MB before the refusal"
     assert time.monotonic() - started < 40  # loose: a loaded CI box; a hang would be minutes
+
+
+CATASTROPHIC = [
+    'x = re.match(r"(a+)+$", "a" * 40 + "b") is None',
+    'x = re.search(r"^(a|aa)+$", "a" * 40 + "b") is None',
+    'x = re.compile(r"^(\\w+\\s?)*$").fullmatch("word " * 20 + "!") is None',
+    'x = re.findall(r"(x+x+)+y", "x" * 5000) == []',
+    'x = re.sub(r"^(a+)+$", "-", "a" * 40 + "b") == "a" * 40 + "b"',
+    'x = re.split(r"(a|a)*c", "a" * 40 + "b") == ["a" * 40 + "b"]',
+    'x = [m.group() for m in re.finditer(r"(.*a){12}", "a" * 40 + "b")] == ["a" * 40]',
+]
+
+
+@pytest.mark.parametrize("source", CATASTROPHIC)
+def test_catastrophic_regex_just_does_not_match(source: str) -> None:
+    # In one C call of a backtracking engine these run for hours, holding the GIL: neither the
+    # deadline nor a thread can stop them, hence the forked child (tests/forms/bounded.py).
+    assert finishes(lambda: run(source, time_limit=5)) == {"x": True}
 
 
 def test_a_failed_write_back_keeps_the_task_data_storable() -> None:
