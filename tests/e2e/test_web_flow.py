@@ -181,7 +181,7 @@ def test_file_triage_and_history(browser: Any, base_url: str, artifacts: Path, v
     # Wait for the lines to render (the history streams in after the page): same assertions.
     expect(history.get_by_text("east_ops", exact=True).first).to_be_visible()
     expect(history.get_by_text("east_planner", exact=True)).to_have_count(1)
-    assert history.locator(".ant-tag", has_text="接受，进入影响评估").count() == 1  # the decision, on the line
+    expect(history.locator(".ant-tag", has_text="接受，进入影响评估")).to_have_count(1)  # the decision, on the line
     page.locator(".bpmn-canvas svg").first.wait_for()
     planner.shot("08-request-history")
     planner.close()
