@@ -65,6 +65,7 @@ def test_api_docs_render_in_the_browser_without_any_cdn(browser: Any, base_url: 
     page.on("request", lambda req: hosts.add(urlparse(req.url).netloc))
     page.goto(f"{base_url}/api/docs")
     page.wait_for_selector(".swagger-ui .info .title", timeout=30_000)
+    page.locator(".opblock").first.wait_for()
     assert page.locator(".opblock").count() > 50  # every operation of the OpenAPI document is listed
     page.screenshot(path=str(artifacts / "api-docs.png"))
     context.close()
