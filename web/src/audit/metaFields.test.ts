@@ -12,6 +12,17 @@ function modelFiles(path: string): Record<string, string> {
 }
 
 describe("metadata fields of a process model", () => {
+  it("carries the form's titles of coded choices, so lists read 补贴类型 建设补贴, not construction", () => {
+    const subsidy = metaFieldsOf(modelFiles("subsidy/subsidy-claim")).find((f) => f.key === "subsidy_type")!;
+    expect(subsidy.options?.get(JSON.stringify("construction"))).toMatch(/建设/);
+    expect(subsidy.options?.get(JSON.stringify("operation"))).toMatch(/运营/);
+    const quality = metaFieldsOf(modelFiles("quality/field-quality-issue"));
+    for (const key of ["severity", "fault_type"]) {
+      const field = quality.find((f) => f.key === key)!;
+      expect(field.options?.size).toBeGreaterThan(1);
+    }
+  });
+
   it("lists the station approval's keys, with form titles and numbers", () => {
     const fields = metaFieldsOf(modelFiles("station-construction/station-approval"));
     expect(fields.map((f) => f.key)).toEqual([

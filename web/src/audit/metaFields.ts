@@ -13,6 +13,8 @@ export interface MetaField {
   titleEn?: string;
   /** Groups that may see it (restricted_fields); absent = everyone who may read the request. */
   restrictedTo?: string[];
+  /** Titles of the form's choices by JSON value (e.g. "construction" -> 建设补贴 / Construction). */
+  options?: Map<string, string>;
 }
 
 type Json = Record<string, unknown>;
@@ -34,6 +36,17 @@ interface PropInfo {
   numeric: boolean;
   title?: string;
   titleEn?: string;
+  options?: Map<string, string>;
+}
+
+/** oneOf/anyOf `const` choices with a title, by JSON value (as forms/schema's collectFieldLabels). */
+function choiceTitles(def: Json): Map<string, string> | undefined {
+  const branches = Array.isArray(def.oneOf) ? def.oneOf : Array.isArray(def.anyOf) ? def.anyOf : [];
+  const options = new Map<string, string>();
+  for (const b of branches) {
+    if (isObject(b) && "const" in b && typeof b.title === "string") options.set(JSON.stringify(b.const), b.title);
+  }
+  return options.size ? options : undefined;
 }
 
 /** Every property of every JSON schema among the files, first definition wins. */
@@ -52,6 +65,7 @@ function schemaProps(files: Record<string, string>): Map<string, PropInfo> {
             numeric: types.includes("number") || types.includes("integer"),
             title: typeof def.title === "string" ? def.title : undefined,
             titleEn: typeof def["x-title-en"] === "string" ? (def["x-title-en"] as string) : undefined,
+            options: choiceTitles(def),
           });
         }
         walk(def, depth + 1);
@@ -95,6 +109,7 @@ export function metaFieldsOf(files: Record<string, string> | null | undefined): 
       numeric: info ? info.numeric : NUMERIC_NAME.test(entry.key),
       ...(info?.title ? { title: info.title } : {}),
       ...(info?.titleEn ? { titleEn: info.titleEn } : {}),
+      ...(info?.options ? { options: info.options } : {}),
       ...(Array.isArray(groups) ? { restrictedTo: groups.filter((g): g is string => typeof g === "string") } : {}),
     });
   }

@@ -1,21 +1,38 @@
 import { Typography } from "antd";
 import { useTranslation } from "react-i18next";
 import type { Metadata } from "../api";
+import type { MetaField } from "../audit/metaFields";
+import { pickLanguage } from "../lib/bilingual";
 import { fieldName, formatValue } from "../lib/format";
 
-/** The request's business keys (order no., customer, amount...) on one line. */
-export function MetadataSummary({ metadata, max = 4 }: { metadata: Metadata; max?: number }) {
+/** The request's business keys (order no., customer, amount...) on one line; with the model's
+ * `fields`, names and choices read as its forms title them (补贴类型 建设补贴, not construction). */
+export function MetadataSummary({
+  metadata,
+  max = 4,
+  fields,
+}: {
+  metadata: Metadata;
+  max?: number;
+  fields?: MetaField[];
+}) {
   const { t, i18n } = useTranslation();
+  const lang = i18n.language;
   const entries = Object.entries(metadata ?? {}).filter(([, v]) => v !== null && v !== undefined && v !== "");
   if (!entries.length) return null;
   return (
     <span className="meta-summary">
-      {entries.slice(0, max).map(([key, value]) => (
-        <span key={key} className="meta-item">
-          <Typography.Text type="secondary">{fieldName(key, t, i18n.language)}</Typography.Text>{" "}
-          <span>{formatValue(value, t, i18n.language)}</span>
-        </span>
-      ))}
+      {entries.slice(0, max).map(([key, value]) => {
+        const field = fields?.find((f) => f.key === key);
+        const label = field?.title ? { title: field.title, titleEn: field.titleEn, options: field.options } : undefined;
+        const shown = field?.options?.get(JSON.stringify(value));
+        return (
+          <span key={key} className="meta-item">
+            <Typography.Text type="secondary">{fieldName(key, t, lang, label)}</Typography.Text>{" "}
+            <span>{shown ? pickLanguage(shown, lang) : formatValue(value, t, lang)}</span>
+          </span>
+        );
+      })}
     </span>
   );
 }

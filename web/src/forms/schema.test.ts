@@ -61,6 +61,15 @@ describe("bilingual texts", () => {
       "Material swap: request.",
     );
     expect(pickLanguage("普通 / Normal", "zh-CN")).toBe("普通");
+    // No space before the slash after Chinese punctuation, and slashes inside either half.
+    expect(splitBilingual("建设补贴（按装机容量 元/kW）/ Construction subsidy (per kW)")).toEqual([
+      "建设补贴（按装机容量 元/kW）",
+      "Construction subsidy (per kW)",
+    ]);
+    expect(pickLanguage("无效（重复报告 / 误报）/ Invalid (duplicate, false alarm)", "zh-CN")).toBe(
+      "无效（重复报告 / 误报）",
+    );
+    expect(splitBilingual("kW/ kWh")).toBeNull();
     expect(pickLanguage(null, "en")).toBe("");
   });
 });

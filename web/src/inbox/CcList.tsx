@@ -4,6 +4,7 @@ import { Card, Flex, Table, Tag, Typography } from "antd";
 import { useTranslation } from "react-i18next";
 import { Link, useNavigate } from "react-router";
 import type { CcItem } from "../api";
+import { useMetaFields } from "../audit/models";
 import { MetadataSummary } from "../components/MetadataSummary";
 import { Person, personText } from "../components/Person";
 import { InstanceStatusTag } from "../components/Tags";
@@ -15,6 +16,7 @@ const unread = (item: CcItem) => !item.read_at;
 
 export function CcCards({ items }: { items: CcItem[] }) {
   const { t, i18n } = useTranslation();
+  const fields = useMetaFields(items.map((item) => item.model_id));
   return (
     <ul className="card-list" aria-label={t("inbox.tabs.cc")}>
       {items.map((item) => (
@@ -34,7 +36,7 @@ export function CcCards({ items }: { items: CcItem[] }) {
                     {t("cc.by", { user: personText(item.by, item.by_name) })} · #{item.instance_id}
                   </div>
                   {item.comment && <div className="cc-comment">“{item.comment}”</div>}
-                  <MetadataSummary metadata={item.metadata} max={3} />
+                  <MetadataSummary metadata={item.metadata} max={3} fields={fields.get(item.model_id)} />
                   <Flex gap={6} wrap align="center" className="item-foot">
                     <Tag>{regionName(item.region, t)}</Tag>
                     <Typography.Text type="secondary">
@@ -54,6 +56,7 @@ export function CcCards({ items }: { items: CcItem[] }) {
 
 export function CcTable({ items, loading }: { items: CcItem[]; loading: boolean }) {
   const { t, i18n } = useTranslation();
+  const fields = useMetaFields(items.map((item) => item.model_id));
   const navigate = useNavigate();
   return (
     <Table<CcItem>
@@ -79,7 +82,7 @@ export function CcTable({ items, loading }: { items: CcItem[]; loading: boolean 
                 </Link>
                 <Typography.Text type="secondary">#{item.instance_id}</Typography.Text>
               </Flex>
-              <MetadataSummary metadata={item.metadata} />
+              <MetadataSummary metadata={item.metadata} fields={fields.get(item.model_id)} />
             </div>
           ),
         },

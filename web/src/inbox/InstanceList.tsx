@@ -3,6 +3,7 @@ import { Card, Flex, Table, Tag, Typography } from "antd";
 import { useTranslation } from "react-i18next";
 import { Link, useNavigate } from "react-router";
 import type { Instance } from "../api";
+import { useMetaFields } from "../audit/models";
 import { MetadataSummary } from "../components/MetadataSummary";
 import { InstanceStatusTag } from "../components/Tags";
 import { TimeAgo } from "../components/TimeAgo";
@@ -10,6 +11,7 @@ import { pickLanguage, regionName } from "../lib/format";
 
 export function InstanceCards({ instances }: { instances: Instance[] }) {
   const { t, i18n } = useTranslation();
+  const fields = useMetaFields(instances.map((inst) => inst.process_model_id));
   return (
     <ul className="card-list" aria-label={t("inbox.tabs.started")}>
       {instances.map((inst) => (
@@ -24,7 +26,7 @@ export function InstanceCards({ instances }: { instances: Instance[] }) {
                     </Typography.Text>
                     <InstanceStatusTag status={inst.status} />
                   </Flex>
-                  <MetadataSummary metadata={inst.metadata} max={3} />
+                  <MetadataSummary metadata={inst.metadata} max={3} fields={fields.get(inst.process_model_id)} />
                   <Flex gap={6} wrap align="center" className="item-foot">
                     <Typography.Text type="secondary">#{inst.id}</Typography.Text>
                     <Tag>{regionName(inst.region, t)}</Tag>
@@ -45,6 +47,7 @@ export function InstanceCards({ instances }: { instances: Instance[] }) {
 
 export function InstanceTable({ instances, loading }: { instances: Instance[]; loading: boolean }) {
   const { t, i18n } = useTranslation();
+  const fields = useMetaFields(instances.map((inst) => inst.process_model_id));
   const navigate = useNavigate();
   return (
     <Table<Instance>
@@ -68,7 +71,7 @@ export function InstanceTable({ instances, loading }: { instances: Instance[]; l
               </Link>{" "}
               <Typography.Text type="secondary">#{inst.id}</Typography.Text>
               <div>
-                <MetadataSummary metadata={inst.metadata} />
+                <MetadataSummary metadata={inst.metadata} fields={fields.get(inst.process_model_id)} />
               </div>
             </div>
           ),

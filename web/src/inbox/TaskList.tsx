@@ -3,6 +3,7 @@ import { Button, Card, Checkbox, Flex, Table, Tag, Typography } from "antd";
 import { useTranslation } from "react-i18next";
 import { Link, useNavigate } from "react-router";
 import type { Task } from "../api";
+import { useMetaFields } from "../audit/models";
 import { MetadataSummary } from "../components/MetadataSummary";
 import { personText } from "../components/Person";
 import { SlaTag } from "../components/Tags";
@@ -83,6 +84,7 @@ export function TaskCards({
   claiming,
 }: { tasks: Task[]; done: boolean } & ListControls) {
   const { t, i18n } = useTranslation();
+  const fields = useMetaFields(tasks.map((task) => task.process_model_id));
   return (
     <ul className="card-list" aria-label={t("inbox.title")}>
       {tasks.map((task) => {
@@ -124,7 +126,7 @@ export function TaskCards({
                         {pickLanguage(task.process_title, i18n.language)} · #{task.process_instance_id}
                       </div>
                       <AskedBy task={task} className="item-sub" />
-                      <MetadataSummary metadata={task.metadata} max={3} />
+                      <MetadataSummary metadata={task.metadata} max={3} fields={fields.get(task.process_model_id)} />
                       <Flex gap={6} wrap align="center" className="item-foot">
                         <Tag>{regionName(task.region, t)}</Tag>
                         {task.lane && <Tag>{task.lane}</Tag>}
@@ -174,6 +176,7 @@ export function TaskTable({
   claiming,
 }: { tasks: Task[]; done: boolean; loading: boolean } & ListControls) {
   const { t, i18n } = useTranslation();
+  const fields = useMetaFields(tasks.map((task) => task.process_model_id));
   const navigate = useNavigate();
   return (
     <Table<Task>
@@ -204,6 +207,7 @@ export function TaskTable({
         {
           key: "task",
           title: t("inbox.columns.task"),
+          width: 200, // task names stay on one line when a request's summary is long
           render: (_, task) => (
             <div>
               <Flex gap={6} align="center" wrap>
@@ -227,7 +231,7 @@ export function TaskTable({
                 {pickLanguage(task.process_title, i18n.language)}{" "}
                 <Typography.Text type="secondary">#{task.process_instance_id}</Typography.Text>
               </div>
-              <MetadataSummary metadata={task.metadata} />
+              <MetadataSummary metadata={task.metadata} fields={fields.get(task.process_model_id)} />
             </div>
           ),
         },
