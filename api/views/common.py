@@ -22,10 +22,6 @@ def model_id_from_path(raw: str) -> str:
     return raw.replace(":", "/")
 
 
-def usernames(session: Session, ids: set[int | None]) -> dict[int, str]:
-    return {i: username for i, (username, _) in people(session, ids).items()}
-
-
 def people(session: Session, ids: set[int | None]) -> dict[int, tuple[str, str]]:
     """id -> (username, display name) in one query; the display name falls back to the username."""
     wanted = {i for i in ids if i is not None}
@@ -33,15 +29,6 @@ def people(session: Session, ids: set[int | None]) -> dict[int, tuple[str, str]]
         return {}
     rows = session.execute(select(User.id, User.username, User.display_name).where(User.id.in_(wanted))).all()
     return {i: (username, display or username) for i, username, display in rows}
-
-
-def display_names(session: Session, names: set[str]) -> dict[str, str]:
-    """username -> display name (or the username when it has none), in one query."""
-    wanted = {u for u in names if u}
-    if not wanted:
-        return {}
-    rows = session.execute(select(User.username, User.display_name).where(User.username.in_(wanted))).all()
-    return {username: display or username for username, display in rows}
 
 
 def task_dict(row: HumanTask, instance: ProcessInstance, names: dict[int, tuple[str, str]], candidates: list[str],

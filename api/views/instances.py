@@ -28,7 +28,6 @@ from api.schemas import (
 )
 from api.views.common import (
     comment_dict,
-    display_names,
     engine_ctx,
     hidden_by_version,
     model_id_from_path,
@@ -59,26 +58,20 @@ def instance_dict(instance: ProcessInstance, initiator: str, version: int | None
     }
 
 
-def _timeline(instance: ProcessInstance, hidden: set[str], initiator: list[tuple[str, str]] | None = None
-              ) -> list[dict[str, Any]]:
-    """The request's audit events; data keys the caller may not see are left out (the stored
-    events are untouched: their hashes cover the full data). With `initiator` (a list to fill),
-    the initiator's (username, display name) comes from the same query as the actors' names."""
+def _timeline(instance: ProcessInstance, hidden: set[str]) -> tuple[list[dict[str, Any]], tuple[str, str]]:
+    """The request's audit events, and its initiator's (username, display name) from the same
+    query as the actors' names. Data keys the caller may not see are left out (the stored events
+    are untouched: their hashes cover the full data)."""
     events = db().execute(select(AuditEvent).where(AuditEvent.chain == f"instance:{instance.id}")
                           .order_by(AuditEvent.seq)).scalars().all()
-    actors = {e.actor for e in events if e.actor}
-    if initiator is None:
-        names = display_names(db(), actors)
-    else:
-        rows = db().execute(select(User.id, User.username, User.display_name).where(
-            or_(User.id == instance.initiator_id, User.username.in_(actors)))).all()
-        names = {username: display or username for _, username, display in rows}
-        initiator += [(username, display or username) for uid, username, display in rows
-                      if uid == instance.initiator_id]
+    rows = db().execute(select(User.id, User.username, User.display_name).where(
+        or_(User.id == instance.initiator_id, User.username.in_({e.actor for e in events if e.actor})))).all()
+    names = {username: display or username for _, username, display in rows}
+    initiator = next(((u, d or u) for uid, u, d in rows if uid == instance.initiator_id), ("", ""))
     return [{"seq": e.seq, "at": e.at, "actor": e.actor, "actor_name": names.get(e.actor, e.actor),
              "type": e.type, "task_guid": e.task_guid,
              "bpmn_id": e.bpmn_id, "data": redact(e.data, hidden), "prev_hash": e.prev_hash, "hash": e.hash}
-            for e in events]
+            for e in events], initiator
 
 
 def detail(instance: ProcessInstance, data: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -87,9 +80,7 @@ def detail(instance: ProcessInstance, data: dict[str, Any] | None = None) -> dic
     session = db()
     parsed = service.parsed_version(session, engine_ctx(), instance.version_id)  # cached: versions never change
     hidden = hidden_fields(require_user(), parsed.meta or {})
-    found: list[tuple[str, str]] = []
-    timeline = _timeline(instance, hidden, found)  # one query for the actors' and the initiator's names
-    initiator, initiator_name = found[0] if found else ("", "")
+    timeline, (initiator, initiator_name) = _timeline(instance, hidden)
     out = instance_dict(instance, initiator, parsed.number, initiator_name)
     out["meta"] = redact(out["meta"], hidden)
     tasks = session.execute(select(HumanTask, ProcessInstance).join(ProcessInstance, ProcessInstance.id == HumanTask.instance_id)
@@ -178,7 +169,7 @@ def audit(instance_id: int) -> list[dict[str, Any]]:
     """The request's hash-chained audit events, oldest first."""
     instance = service.get_instance(db(), require_user(), instance_id)
     version = db().get(ModelVersion, instance.version_id)
-    return _timeline(instance, hidden_fields(require_user(), version.meta if version else {}))
+    return _timeline(instance, hidden_fields(require_user(), version.meta if version else {}))[0]
 
 
 @blp.route("/process-instances/<int:instance_id>/cc", methods=["POST"])

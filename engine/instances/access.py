@@ -67,13 +67,6 @@ def mine(user: User) -> ColumnElement[bool]:
         TaskCandidate.task_id == HumanTask.id, TaskCandidate.principal.in_(principals_of(user)))))
 
 
-def open_tasks_of(session: Session, user: User, instance_id: int, statuses: tuple[str, ...]) -> tuple[bool, bool]:
-    """(does the request have tasks in `statuses`, is one of them the user's), in one query."""
-    live = (HumanTask.instance_id == instance_id, HumanTask.status.in_(statuses))
-    row = session.execute(select(exists().where(*live), exists().where(*live, mine(user)))).one()
-    return bool(row[0]), bool(row[1])
-
-
 ACTING_ROLES_EXCLUDED = ("auditor",)  # auditors read everything and change nothing
 SYSTEM_USERNAME = "system"  # the platform itself: scheduled starts (timer start events)
 

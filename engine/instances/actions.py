@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import delete, exists, func, select, update
 from sqlalchemy.orm import Session
@@ -120,11 +120,35 @@ def transfer(session: Session, ctx: EngineContext, *, task_id: int, actor: User,
     return row
 
 
+class Involvement(NamedTuple):
+    """How a user stands in a request, as `took_part`, `may_involve_others` and
+    `instance_actions` need it: privileged (the initiator or an admin) or read in one query."""
+
+    privileged: bool
+    completed_a_step: bool
+    has_open: bool  # the request has open tasks
+    mine_open: bool  # one of them is the user's
+    mine_live: bool  # an open or on-hold task is the user's
+
+
+def involvement(session: Session, user: User, instance: ProcessInstance) -> Involvement:
+    ht, mine = HumanTask, access.mine(user)
+    of = ht.instance_id == instance.id
+    row = session.execute(select(
+        exists().where(of, ht.completed_by_id == user.id),
+        exists().where(of, ht.status == OPEN),
+        exists().where(of, ht.status == OPEN, mine),
+        exists().where(of, ht.status.in_((OPEN, HELD)), mine),
+    )).one()
+    privileged = user.id == instance.initiator_id or user.has_role("admin")
+    return Involvement(privileged, *(bool(v) for v in row))
+
+
 def may_involve_others(session: Session, actor: User, instance: ProcessInstance) -> bool:
     """The initiator, an admin, or someone who may act on an open task of the request."""
     if actor.id == instance.initiator_id or actor.has_role("admin"):
         return True
-    return access.open_tasks_of(session, actor, instance.id, (OPEN, HELD))[1]
+    return involvement(session, actor, instance).mine_live
 
 
 def took_part(session: Session, user: User, instance: ProcessInstance) -> bool:
@@ -132,35 +156,23 @@ def took_part(session: Session, user: User, instance: ProcessInstance) -> bool:
     or merely able to read the request follow it; they do not push it."""
     if user.id == instance.initiator_id or user.has_role("admin"):
         return True
-    return session.execute(select(HumanTask.id).where(HumanTask.instance_id == instance.id,
-                                                      HumanTask.completed_by_id == user.id).limit(1)).first() is not None
+    return involvement(session, user, instance).completed_a_step
 
 
 def instance_actions(session: Session, user: User, instance: ProcessInstance) -> list[str]:
-    """What the user may do with the request as a whole (the task page lists a task's own):
-    the facts `took_part` and `may_involve_others` check, read in one query."""
+    """What the user may do with the request as a whole (the task page lists a task's own)."""
     if user.has_role("auditor") and not user.has_role("admin"):
         return []
-    out = []
     running = instance.status not in FINISHED_STATUSES
-    privileged = user.id == instance.initiator_id or user.has_role("admin")
-    facts = None
-    if running or not privileged:
-        ht, mine = HumanTask, access.mine(user)
-        of = ht.instance_id == instance.id
-        facts = session.execute(select(
-            exists().where(of, ht.completed_by_id == user.id),
-            exists().where(of, ht.status == OPEN),
-            exists().where(of, ht.status == OPEN, mine),
-            exists().where(of, ht.status.in_((OPEN, HELD)), mine),
-        )).one()
+    if not running and (user.id == instance.initiator_id or user.has_role("admin")):
+        return ["cc", "comment"]  # nothing to withdraw or urge; no query needed
+    i = involvement(session, user, instance)
+    out = []
     if running and user.id == instance.initiator_id:
         out.append("withdraw")
-    if running and facts is not None:
-        completed_a_step, has_open, mine_open, _ = facts
-        if (privileged or completed_a_step) and has_open and not mine_open:
-            out.append("urge")
-    if privileged or (facts is not None and facts[3]):
+    if running and (i.privileged or i.completed_a_step) and i.has_open and not i.mine_open:
+        out.append("urge")
+    if i.privileged or i.mine_live:
         out.append("cc")
     return [*out, "comment"]
 

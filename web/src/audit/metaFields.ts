@@ -2,6 +2,8 @@
 // requests can be searched by. GET /process-models/<id> returns the model's files; this reads the
 // keys from them, tells which are amounts (numbers) and names them as its forms do.
 
+import { choiceTitles } from "../forms/schema";
+
 export interface MetaField {
   key: string;
   /** Where in the request data it comes from (dotted path). */
@@ -37,16 +39,6 @@ interface PropInfo {
   title?: string;
   titleEn?: string;
   options?: Map<string, string>;
-}
-
-/** oneOf/anyOf `const` choices with a title, by JSON value (as forms/schema's collectFieldLabels). */
-function choiceTitles(def: Json): Map<string, string> | undefined {
-  const branches = Array.isArray(def.oneOf) ? def.oneOf : Array.isArray(def.anyOf) ? def.anyOf : [];
-  const options = new Map<string, string>();
-  for (const b of branches) {
-    if (isObject(b) && "const" in b && typeof b.title === "string") options.set(JSON.stringify(b.const), b.title);
-  }
-  return options.size ? options : undefined;
 }
 
 /** Every property of every JSON schema among the files, first definition wins. */

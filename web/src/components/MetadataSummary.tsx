@@ -24,12 +24,15 @@ export function MetadataSummary({
     <span className="meta-summary">
       {entries.slice(0, max).map(([key, value]) => {
         const field = fields?.find((f) => f.key === key);
-        const label = field?.title ? { title: field.title, titleEn: field.titleEn, options: field.options } : undefined;
-        const shown = field?.options?.get(JSON.stringify(value));
+        const label = field && {
+          title: field.title ?? fieldName(key, t, lang),
+          titleEn: field.titleEn,
+          options: field.options,
+        };
         return (
           <span key={key} className="meta-item">
             <Typography.Text type="secondary">{fieldName(key, t, lang, label)}</Typography.Text>{" "}
-            <span>{shown ? pickLanguage(shown, lang) : formatValue(value, t, lang)}</span>
+            <span>{pickLanguage(formatValue(value, t, lang, label), lang)}</span>
           </span>
         );
       })}

@@ -84,6 +84,16 @@ export interface FieldLabel {
   options?: Map<string, string>;
 }
 
+/** Titles of a property's oneOf/anyOf `const` choices, by JSON value (accept -> "接受 / Accept"). */
+export function choiceTitles(prop: JsonObject): Map<string, string> | undefined {
+  const branches = Array.isArray(prop.oneOf) ? prop.oneOf : Array.isArray(prop.anyOf) ? prop.anyOf : [];
+  const options = new Map<string, string>();
+  for (const b of branches) {
+    if (isObject(b) && "const" in b && typeof b.title === "string") options.set(JSON.stringify(b.const), b.title);
+  }
+  return options.size ? options : undefined;
+}
+
 /** Field titles of every schema given (e.g. all forms of a model), first definition wins. */
 export function collectFieldLabels(schemas: JsonObject[]): Map<string, FieldLabel> {
   const labels = new Map<string, FieldLabel>();
@@ -93,12 +103,8 @@ export function collectFieldLabels(schemas: JsonObject[]): Map<string, FieldLabe
       if (!isObject(prop) || labels.has(key) || typeof prop.title !== "string") continue;
       const label: FieldLabel = { title: prop.title };
       if (typeof prop["x-title-en"] === "string") label.titleEn = prop["x-title-en"];
-      const branches = Array.isArray(prop.oneOf) ? prop.oneOf : Array.isArray(prop.anyOf) ? prop.anyOf : [];
-      const options = new Map<string, string>();
-      for (const b of branches) {
-        if (isObject(b) && "const" in b && typeof b.title === "string") options.set(JSON.stringify(b.const), b.title);
-      }
-      if (options.size) label.options = options;
+      const options = choiceTitles(prop);
+      if (options) label.options = options;
       labels.set(key, label);
     }
   }
