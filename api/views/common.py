@@ -72,7 +72,22 @@ def hidden_by_version(session: Session, user: User, version_ids: set[int]) -> di
     return {vid: hidden_fields(user, meta) for vid, meta in version_metas(session, engine_ctx(), version_ids).items()}
 
 
-def task_rows_to_dicts(session: Session, pairs: list[tuple[HumanTask, ProcessInstance]]) -> list[dict[str, Any]]:
+def people_ids(tasks: list[Any], cands: dict[int, list[str]]) -> set[int | None]:
+    """The users a list of task items names: assignees, completers, adders and candidates."""
+    ids: set[int | None] = set()
+    for t in tasks:
+        ids |= {t.assignee_id, t.completed_by_id, t.added_by_id}
+    for principals in cands.values():
+        ids |= {int(p[5:]) for p in principals if p.startswith("user:")}
+    return ids
+
+
+def task_rows_to_dicts(session: Session, pairs: list[tuple[Any, ProcessInstance]], *,
+                       known: tuple[dict[int, list[str]], set[int]] | None = None,
+                       names: dict[int, tuple[str, str]] | None = None) -> list[dict[str, Any]]:
+    """Task items of (task row, request) pairs for the caller. `known` = (candidates per task,
+    ids of tasks the caller has read) and `names` when the caller's query already has them
+    (`task_item_columns`); otherwise each is one query."""
     from api.auth import require_user
     from engine.instances.access import redact
     from engine.instances.actions import read_task_ids
@@ -80,20 +95,41 @@ def task_rows_to_dicts(session: Session, pairs: list[tuple[HumanTask, ProcessIns
 
     user = require_user()
     hidden = hidden_by_version(session, user, {i.version_id for _, i in pairs})
-    read = read_task_ids(session, user, [t.id for t, _ in pairs])
-    cands = candidates_of(session, [t.id for t, _ in pairs])
-    ids: set[int | None] = set()
-    for t, _ in pairs:
-        ids |= {t.assignee_id, t.completed_by_id, t.added_by_id}
-    for principals in cands.values():
-        ids |= {int(p[5:]) for p in principals if p.startswith("user:")}
-    names = people(session, ids)
+    ids = [t.id for t, _ in pairs]
+    cands, read = known if known is not None else (candidates_of(session, ids), read_task_ids(session, user, ids))
+    if names is None:
+        names = people(session, people_ids([t for t, _ in pairs], cands))
     now = engine_ctx().clock()
     out = [task_dict(t, i, names, cands[t.id], now) for t, i in pairs]
     for d, (t, inst) in zip(out, pairs, strict=True):
         d["metadata"] = redact(d["metadata"], hidden.get(inst.version_id, set()))
         d["unread"] = t.status == "open" and t.id not in read
     return out
+
+
+_SEP = "\x1f"  # between a task's principals in one aggregated column (never in a principal)
+
+
+def task_item_columns(user: User) -> list[Any]:
+    """A task row's columns for a task item, plus what `task_rows_to_dicts` would query for:
+    `candidates` (aggregated), `is_read` by the user and `mine` (theirs to act on), so one
+    statement lists a request's tasks. Core columns: rows, not ORM objects, for read-only use."""
+    from sqlalchemy import exists, func
+
+    from engine.instances import access
+    from engine.instances.models import TaskCandidate, TaskRead
+
+    t, c, r = HumanTask.__table__.c, TaskCandidate.__table__.c, TaskRead.__table__.c
+    cands = select(func.aggregate_strings(c.principal, _SEP)).where(c.task_id == t.id).scalar_subquery()
+    return [*(col for col in t if col.key != "pending_data"), cands.label("candidates"),
+            exists().where(r.task_id == t.id, r.user_id == user.id).label("is_read"),
+            access.mine(user).label("mine")]
+
+
+def known_of(rows: list[Any]) -> tuple[dict[int, list[str]], set[int]]:
+    """(candidates per task, ids the user has read) from rows of `task_item_columns`."""
+    cands = {r.id: sorted(r.candidates.split(_SEP)) if r.candidates else [] for r in rows}
+    return cands, {r.id for r in rows if r.is_read}
 
 
 def comment_dict(c: Any, author: User, task: HumanTask | None) -> dict[str, Any]:

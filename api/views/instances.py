@@ -30,8 +30,11 @@ from api.views.common import (
     comment_dict,
     engine_ctx,
     hidden_by_version,
+    known_of,
     model_id_from_path,
+    people_ids,
     search_from_args,
+    task_item_columns,
     task_rows_to_dicts,
 )
 from engine.audit.models import AuditEvent
@@ -58,39 +61,56 @@ def instance_dict(instance: ProcessInstance, initiator: str, version: int | None
     }
 
 
-def _timeline(instance: ProcessInstance, hidden: set[str]) -> tuple[list[dict[str, Any]], tuple[str, str]]:
-    """The request's audit events, and its initiator's (username, display name) from the same
-    query as the actors' names. Data keys the caller may not see are left out (the stored events
-    are untouched: their hashes cover the full data)."""
-    events = db().execute(select(AuditEvent).where(AuditEvent.chain == f"instance:{instance.id}")
-                          .order_by(AuditEvent.seq)).scalars().all()
-    rows = db().execute(select(User.id, User.username, User.display_name).where(
-        or_(User.id == instance.initiator_id, User.username.in_({e.actor for e in events if e.actor})))).all()
-    names = {username: display or username for _, username, display in rows}
-    initiator = next(((u, d or u) for uid, u, d in rows if uid == instance.initiator_id), ("", ""))
+def _events(instance: ProcessInstance) -> list[Any]:
+    a = AuditEvent.__table__.c
+    return list(db().execute(select(a.seq, a.at, a.actor, a.type, a.task_guid, a.bpmn_id, a.data, a.prev_hash, a.hash)
+                             .where(a.chain == f"instance:{instance.id}").order_by(a.seq)).all())
+
+
+def _names(ids: set[int | None], usernames: set[str]) -> tuple[dict[int, tuple[str, str]], dict[str, str]]:
+    """(id -> (username, display name), username -> display name) of the people named, in one query."""
+    u = User.__table__.c
+    wanted = {i for i in ids if i is not None}
+    if not wanted and not usernames:
+        return {}, {}
+    rows = db().execute(select(u.id, u.username, u.display_name)
+                        .where(or_(u.id.in_(wanted), u.username.in_(usernames)))).all()
+    return ({i: (name, display or name) for i, name, display in rows},
+            {name: display or name for _, name, display in rows})
+
+
+def _timeline(events: list[Any], names: dict[str, str], hidden: set[str]) -> list[dict[str, Any]]:
+    """The request's audit events with the actors' names. Data keys the caller may not see are
+    left out (the stored events are untouched: their hashes cover the full data)."""
     return [{"seq": e.seq, "at": e.at, "actor": e.actor, "actor_name": names.get(e.actor, e.actor),
              "type": e.type, "task_guid": e.task_guid,
              "bpmn_id": e.bpmn_id, "data": redact(e.data, hidden), "prev_hash": e.prev_hash, "hash": e.hash}
-            for e in events], initiator
+            for e in events]
 
 
 def detail(instance: ProcessInstance, data: dict[str, Any] | None = None) -> dict[str, Any]:
     """The request as the caller may see it; `data` when the caller has it in hand (a step just
-    made), else read from the saved state."""
-    session = db()
+    made), else read from the saved state. Three queries: its tasks (with candidates, read marks
+    and whether each is the caller's), its audit events, and the names of everyone they mention."""
+    session, user = db(), require_user()
     parsed = service.parsed_version(session, engine_ctx(), instance.version_id)  # cached: versions never change
-    hidden = hidden_fields(require_user(), parsed.meta or {})
-    timeline, (initiator, initiator_name) = _timeline(instance, hidden)
+    hidden = hidden_fields(user, parsed.meta or {})
+    tasks = list(session.execute(select(*task_item_columns(user)).where(HumanTask.__table__.c.instance_id == instance.id)
+                                 .order_by(HumanTask.__table__.c.id)).all())
+    events = _events(instance)
+    known = known_of(tasks)
+    by_id, by_username = _names(people_ids(tasks, known[0]) | {instance.initiator_id},
+                                {e.actor for e in events if e.actor})
+    initiator, initiator_name = by_id.get(instance.initiator_id, ("", ""))
     out = instance_dict(instance, initiator, parsed.number, initiator_name)
     out["meta"] = redact(out["meta"], hidden)
-    tasks = session.execute(select(HumanTask, ProcessInstance).join(ProcessInstance, ProcessInstance.id == HumanTask.instance_id)
-                            .where(HumanTask.instance_id == instance.id).order_by(HumanTask.id)).all()
-    out["tasks"] = task_rows_to_dicts(session, list(tasks))
+    out["tasks"] = task_rows_to_dicts(session, [(t, instance) for t in tasks], known=known, names=by_id)
     if data is None:
         data = workflow_data(load_state(instance.state, parsed, None))
     out["data"] = redact(data, hidden)
-    out["timeline"] = timeline
-    out["allowed_actions"] = actions.instance_actions(session, require_user(), instance)
+    out["timeline"] = _timeline(events, by_username, hidden)
+    out["allowed_actions"] = actions.instance_actions(session, user, instance,
+                                                      actions.Involvement.of_tasks(user, instance, tasks))
     return out
 
 
@@ -169,7 +189,9 @@ def audit(instance_id: int) -> list[dict[str, Any]]:
     """The request's hash-chained audit events, oldest first."""
     instance = service.get_instance(db(), require_user(), instance_id)
     version = db().get(ModelVersion, instance.version_id)
-    return _timeline(instance, hidden_fields(require_user(), version.meta if version else {}))[0]
+    events = _events(instance)
+    names = _names(set(), {e.actor for e in events if e.actor})[1]
+    return _timeline(events, names, hidden_fields(require_user(), version.meta if version else {}))
 
 
 @blp.route("/process-instances/<int:instance_id>/cc", methods=["POST"])

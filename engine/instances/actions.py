@@ -130,6 +130,15 @@ class Involvement(NamedTuple):
     mine_open: bool  # one of them is the user's
     mine_live: bool  # an open or on-hold task is the user's
 
+    @classmethod
+    def of_tasks(cls, user: User, instance: ProcessInstance, tasks: list[Any]) -> Involvement:
+        """The same from the request's task rows in hand, each with a `mine` column (`access.mine`)."""
+        return cls(user.id == instance.initiator_id or user.has_role("admin"),
+                   any(t.completed_by_id == user.id for t in tasks),
+                   any(t.status == OPEN for t in tasks),
+                   any(t.status == OPEN and t.mine for t in tasks),
+                   any(t.status in (OPEN, HELD) and t.mine for t in tasks))
+
 
 def involvement(session: Session, user: User, instance: ProcessInstance) -> Involvement:
     ht, mine = HumanTask, access.mine(user)
@@ -159,14 +168,16 @@ def took_part(session: Session, user: User, instance: ProcessInstance) -> bool:
     return involvement(session, user, instance).completed_a_step
 
 
-def instance_actions(session: Session, user: User, instance: ProcessInstance) -> list[str]:
-    """What the user may do with the request as a whole (the task page lists a task's own)."""
+def instance_actions(session: Session, user: User, instance: ProcessInstance,
+                     known: Involvement | None = None) -> list[str]:
+    """What the user may do with the request as a whole (the task page lists a task's own).
+    `known`: the user's involvement when the caller has the request's tasks in hand."""
     if user.has_role("auditor") and not user.has_role("admin"):
         return []
     running = instance.status not in FINISHED_STATUSES
     if not running and (user.id == instance.initiator_id or user.has_role("admin")):
         return ["cc", "comment"]  # nothing to withdraw or urge; no query needed
-    i = involvement(session, user, instance)
+    i = known or involvement(session, user, instance)
     out = []
     if running and user.id == instance.initiator_id:
         out.append("withdraw")
