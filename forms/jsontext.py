@@ -86,27 +86,46 @@ def json_dumps(value: Any, *, default: Callable[[Any], Any] | None = None, **kwa
     nonce = secrets.token_hex(12)
     numbers: list[str] = []
 
-    def swap(obj: Any) -> Any:
+    def placeholder(number: Decimal) -> str:
+        numbers.append(decimal_text(number))
+        return f"{nonce}:{len(numbers) - 1}"
+
+    def hook(obj: Any) -> Any:
+        # The encoder asks for what it cannot write itself; what this returns is encoded (and
+        # asked about) in turn, so Decimals inside `default`'s results are numbers too.
         if isinstance(obj, Decimal):
-            numbers.append(decimal_text(obj))
-            return f"{nonce}:{len(numbers) - 1}"
+            return placeholder(obj)
         if isinstance(obj, Mapping):
-            return {(decimal_text(k) if isinstance(k, Decimal) else k): swap(v) for k, v in obj.items()}
+            return dict(obj)
+        if default is not None:
+            return default(obj)
+        raise TypeError(f"Object of type {type(obj).__name__} is not JSON serializable")
+
+    def swap_keys(obj: Any) -> Any:
+        if isinstance(obj, Mapping):
+            return {(decimal_text(k) if isinstance(k, Decimal) else k): swap_keys(v) for k, v in obj.items()}
         if isinstance(obj, (list, tuple)):
-            return [swap(v) for v in obj]
+            return [swap_keys(v) for v in obj]
         return obj
 
-    hook: Callable[[Any], Any] | None = None
-    if default is not None:
-        user_default = default
-
-        def hook(obj: Any) -> Any:
-            return swap(user_default(obj))
-
-    text = json.dumps(swap(value), default=hook, **kwargs)
+    try:
+        text = json.dumps(value, default=hook, **kwargs)
+    except TypeError:
+        if not _has_decimal_key(value):
+            raise
+        numbers.clear()  # a Decimal as a key (rare): written as its number text, then encoded again
+        text = json.dumps(swap_keys(value), default=hook, **kwargs)
     if not numbers:
         return text
     return re.sub(f'"{nonce}:(\\d+)"', lambda m: numbers[int(m.group(1))], text)
+
+
+def _has_decimal_key(obj: Any) -> bool:
+    if isinstance(obj, Mapping):
+        return any(isinstance(k, Decimal) or _has_decimal_key(v) for k, v in obj.items())
+    if isinstance(obj, (list, tuple)):
+        return any(_has_decimal_key(v) for v in obj)
+    return False
 
 
 def plain_default(obj: Any) -> Any:

@@ -43,6 +43,8 @@ class ParsedVersion:
     # The deployed version's process_model.json and number (versions are immutable: cached with the specs).
     meta: dict[str, Any] | None = None
     number: int | None = None
+    content_hash: str | None = None
+    primary_process_id: str | None = None
 
     def files_for(self, process_id: str) -> Mapping[str, str]:
         return self.files_by_process.get(process_id, self.files)

@@ -68,6 +68,7 @@ def parsed_version(session: Session, ctx: EngineContext, version_id: int) -> Par
         # Already validated at deploy time; skip the XSD pass for speed.
         parsed = parse_version(version.files, version.primary_process_id, db_resolver(session), validate=False)
         parsed.meta, parsed.number = version.meta or {}, version.number
+        parsed.content_hash, parsed.primary_process_id = version.content_hash, version.primary_process_id
         return parsed
 
     return ctx.spec_cache.get(version_id, build)

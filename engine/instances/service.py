@@ -10,13 +10,13 @@ from uuid import UUID
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, exists, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from engine.audit.service import PendingEvent, build_chain
 from engine.deploy.models import ModelVersion
-from engine.deploy.service import get_model, latest_version
+from engine.deploy.service import get_model
 from engine.errors import BadRequest, Conflict, Forbidden, FormInvalid, NotFound
 from engine.instances import access
 from engine.instances.assignment import auto_skip_data, earlier_approver
@@ -246,17 +246,16 @@ def start_instance(
     of that name receives `data` as the message payload; with `fire_start_timer` (the scheduler)
     a timer start event fires once, now. `region` overrides the initiator's (scheduled runs)."""
     model = get_model(session, model_id)
-    version = latest_version(session, model)
-    if version is None:
+    if model.latest_version_id is None:
         raise NotFound(f"process model '{model_id}' has no deployed version")
-    if not access.may_start(actor, version.meta or {}):
+    parsed = parsed_version(session, ctx, model.latest_version_id)  # versions never change: cached
+    if not access.may_start(actor, parsed.meta or {}):
         raise Forbidden(f"you may not start '{model.display_name}'")
     if data is not None and not isinstance(data, dict):
         raise BadRequest("data must be a JSON object")
-    parsed = parsed_version(session, ctx, version.id)
     now = ctx.clock()
     instance = ProcessInstance(
-        model_id=model.id, version_id=version.id, process_id=version.primary_process_id,
+        model_id=model.id, version_id=model.latest_version_id, process_id=parsed.primary_process_id,
         title=model.display_name, status=RUNNING, initiator_id=actor.id, region=region or actor.region,
         state="", lock_version=1, meta={}, created_at=now, updated_at=now, audit_seq=0, audit_head="",
     )
@@ -275,9 +274,9 @@ def start_instance(
     else:
         failure = run_engine(wf)
     events = [PendingEvent("instance_started", actor.username, {
-        "model_id": model.id, "version": version.number, "content_hash": version.content_hash, "data": data or {},
+        "model_id": model.id, "version": parsed.number, "content_hash": parsed.content_hash, "data": data or {},
     })]
-    return _finish_step(session, instance, wf, version.meta, events, failure, actor.username, now=now)
+    return _finish_step(session, instance, wf, parsed.meta or {}, events, failure, actor.username, now=now)
 
 
 _LONG_AGO = "2000-01-01T00:00:00+00:00"
@@ -333,22 +332,22 @@ def get_instance(session: Session, user: User, instance_id: int) -> ProcessInsta
     return instance
 
 
-def _task_for(session: Session, user: User, task_id: int) -> tuple[HumanTask, ProcessInstance, bool]:
-    """The task, its request and whether it is the user's to act on (`access.is_candidate`), in
-    one query; 404 unless the user may see it."""
-    found = session.execute(select(HumanTask, ProcessInstance, access.mine(user))
+def _task_for(session: Session, user: User, task_id: int, *extra: Any) -> tuple[HumanTask, ProcessInstance, bool, list[Any]]:
+    """The task, its request, whether it is the user's to act on (`access.is_candidate`) and the
+    values of `extra` columns, in one query; 404 unless the user may see it."""
+    found = session.execute(select(HumanTask, ProcessInstance, access.mine(user), *extra)
                             .join(ProcessInstance, ProcessInstance.id == HumanTask.instance_id)
                             .where(HumanTask.id == task_id)).first()
     if found is None:
         raise NotFound(f"task {task_id} not found")
-    row, instance, mine = found
+    row, instance, mine, *more = found
     if not (mine or access.can_read_instance(session, user, instance)):
         raise NotFound(f"task {task_id} not found")
-    return row, instance, bool(mine)
+    return row, instance, bool(mine), more
 
 
 def get_human_task(session: Session, user: User, task_id: int) -> tuple[HumanTask, ProcessInstance]:
-    row, instance, _ = _task_for(session, user, task_id)
+    row, instance, _, _ = _task_for(session, user, task_id)
     return row, instance
 
 
@@ -420,18 +419,24 @@ def ready_task(wf: BpmnWorkflow, row: HumanTask) -> Any:
 
 def actionable(session: Session, actor: User, task_id: int, *statuses: str) -> tuple[HumanTask, ProcessInstance]:
     """A task the actor may act on now: visible, in one of `statuses` (default open), theirs."""
-    row, instance, mine = _task_for(session, actor, task_id)
-    if row.status not in (statuses or (OPEN,)):
-        raise Conflict(f"task {task_id} is {row.status}")
-    if not mine:
-        raise Forbidden(f"you are not an approver of task {task_id}")
+    row, instance, mine, _ = _task_for(session, actor, task_id)
+    _check_actionable(row, mine, statuses)
     return row, instance
+
+
+def _check_actionable(row: HumanTask, mine: bool, statuses: tuple[str, ...] = ()) -> None:
+    if row.status not in (statuses or (OPEN,)):
+        raise Conflict(f"task {row.id} is {row.status}")
+    if not mine:
+        raise Forbidden(f"you are not an approver of task {row.id}")
 
 
 def complete_task(
     session: Session, ctx: EngineContext, *, task_id: int, actor: User, data: Any
 ) -> Step:
-    row, instance = actionable(session, actor, task_id)
+    row, instance, mine, (drafts,) = _task_for(session, actor, task_id,
+                                               exists().where(TaskDraft.task_id == HumanTask.id))
+    _check_actionable(row, mine)
     if row.kind == ADDED:
         from engine.instances.addsign import answer
 
@@ -439,14 +444,16 @@ def complete_task(
     wf, parsed = load_workflow(session, ctx, instance, actor)
     task = ready_task(wf, row)
     submitted = validate_form(session, actor, form_of(parsed, task), data)
-    return apply_submission(session, ctx, instance, wf, row, task, actor, submitted)
+    return apply_submission(session, ctx, instance, wf, row, task, actor, submitted, drafts=bool(drafts))
 
 
 def apply_submission(
     session: Session, ctx: EngineContext, instance: ProcessInstance, wf: BpmnWorkflow, row: HumanTask, task: Any,
     actor: User, submitted: dict[str, Any], *, from_status: str = OPEN, events: list[PendingEvent] | None = None,
+    drafts: bool = True,
 ) -> Step:
-    """Run the READY task with validated data as `actor`, close its row and advance the request."""
+    """Run the READY task with validated data as `actor`, close its row and advance the request.
+    `drafts=False`: the caller knows the task has no saved drafts (nothing to delete)."""
     task.data.update(submitted)
     now = ctx.clock()
     failure: EngineFailure | None = None
@@ -462,7 +469,8 @@ def apply_submission(
     )
     if closed.rowcount != 1:  # type: ignore[attr-defined]
         raise Conflict(f"task {row.id} was completed by someone else")
-    session.execute(delete(TaskDraft).where(TaskDraft.task_id == row.id))
+    if drafts:
+        session.execute(delete(TaskDraft).where(TaskDraft.task_id == row.id))
     from engine.attachments.service import link_attachments, refs_in
 
     link_attachments(session, instance.id, refs_in(submitted))
