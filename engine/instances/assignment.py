@@ -5,15 +5,16 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Collection
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from engine.audit.service import PendingEvent
 from engine.instances.models import DONE, TASK, HumanTask, ProcessInstance
 from engine.org.admin import active_delegate
-from engine.org.models import User
+from engine.org.models import Delegation, User
 from engine.org.service import find_group, group_members, user_id_by_username
 
 # Lanes that mean "whoever started the request" (the spiff-arena initiator convention).
@@ -23,7 +24,11 @@ INITIATOR_LANES = {"发起人", "申请人", "initiator", "requester", "process 
 AUTO_SKIP_PROPERTY = "autoSkipIfApproved"
 
 
-def principals_for(session: Session, instance: ProcessInstance, task: Any) -> list[tuple[str, bool]]:
+def principals_for(session: Session, instance: ProcessInstance, task: Any, *, now: dt.datetime | None = None,
+                   undelegated: set[int] | None = None) -> list[tuple[str, bool]]:
+    """The task's candidates as (principal, any_region). With `now` and `undelegated`, the ids of
+    named people who have no delegation running at `now` are added to `undelegated` (found by
+    the query that resolves their username, so `apply_delegations` need not ask again)."""
     lane = task.task_spec.lane
     owners = task.data.get("lane_owners") if isinstance(task.data.get("lane_owners"), dict) else None
     if owners and lane in owners:
@@ -33,11 +38,11 @@ def principals_for(session: Session, instance: ProcessInstance, task: Any) -> li
             if entry.startswith("group:"):
                 out += _group_principals(session, instance, entry[6:])
             else:
-                uid = user_id_by_username(session, entry)
+                uid = _user_id(session, entry, now, undelegated)
                 if uid is not None:
                     out.append((f"user:{uid}", True))
         return out
-    camunda = _camunda_principals(session, instance, task)
+    camunda = _camunda_principals(session, instance, task, now, undelegated)
     if camunda:
         return camunda
     if lane is None or lane.strip().lower() in INITIATOR_LANES:
@@ -50,12 +55,26 @@ def _names(value: str | None) -> list[str]:
     return [v.strip() for v in (value or "").split(",") if v.strip() and "${" not in v and "#{" not in v]
 
 
-def _camunda_principals(session: Session, instance: ProcessInstance, task: Any) -> list[tuple[str, bool]]:
+def _user_id(session: Session, username: str, now: dt.datetime | None, undelegated: set[int] | None) -> int | None:
+    if now is None or undelegated is None:
+        return user_id_by_username(session, username)
+    found = session.execute(select(User.id, exists().where(
+        Delegation.user_id == User.id, Delegation.starts_at <= now, Delegation.ends_at > now,
+    )).where(User.username == username)).first()
+    if found is None:
+        return None
+    if not found[1]:
+        undelegated.add(found[0])
+    return int(found[0])
+
+
+def _camunda_principals(session: Session, instance: ProcessInstance, task: Any, now: dt.datetime | None = None,
+                        undelegated: set[int] | None = None) -> list[tuple[str, bool]]:
     """camunda:assignee / candidateUsers / candidateGroups from models drawn in the Camunda modeler."""
     ext = getattr(task.task_spec, "extensions", None) or {}
     out: list[tuple[str, bool]] = []
     for username in _names(ext.get("camunda:assignee")) + _names(ext.get("camunda:candidateUsers")):
-        uid = user_id_by_username(session, username)
+        uid = _user_id(session, username, now, undelegated)
         if uid is not None:
             out.append((f"user:{uid}", True))
     for group in _names(ext.get("camunda:candidateGroups")):
@@ -88,13 +107,15 @@ def _has_members(session: Session, group_id: int, region: str) -> bool:
 
 def apply_delegations(
     session: Session, instance: ProcessInstance, principals: dict[str, bool], now: dt.datetime, row: HumanTask,
-    events: list[PendingEvent],
+    events: list[PendingEvent], undelegated: Collection[int] = (),
 ) -> dict[str, bool]:
     """Direct assignments to someone on leave go to their delegate, and the audit log says so.
-    The initiator's own steps (filling in or revising their request) stay with them."""
+    The initiator's own steps (filling in or revising their request) stay with them. People in
+    `undelegated` are known to have no delegation running now."""
     out: dict[str, bool] = {}
     for principal, any_region in principals.items():
-        if principal.startswith("user:") and principal != f"user:{instance.initiator_id}":
+        if (principal.startswith("user:") and principal != f"user:{instance.initiator_id}"
+                and int(principal[5:]) not in undelegated):
             delegate = active_delegate(session, int(principal[5:]), now)
             if delegate is not None:
                 absent = session.get(User, int(principal[5:]))

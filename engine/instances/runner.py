@@ -213,13 +213,14 @@ class NewTask:
 def project_human_tasks(
     session: Session, instance: ProcessInstance, wf: BpmnWorkflow, *, now: dt.datetime,
     completed_guid: str | None = None, events: list[PendingEvent] | None = None,
-    prepare: Callable[[HumanTask, Any], None] | None = None,
+    prepare: Callable[[HumanTask, Any], None] | None = None, fresh: bool = False,
 ) -> list[NewTask]:
     """Make the open human_task rows equal the READY user/manual tasks; new rows get their
     candidates (delegations applied, each recorded in `events`). `prepare(row, task)` fills
-    derived columns of a new row before it is inserted (one INSERT, no UPDATE after)."""
+    derived columns of a new row before it is inserted (one INSERT, no UPDATE after). `fresh`:
+    the request was created in this transaction, so it has no rows yet."""
     ready = {str(t.id): t for t in ready_human_tasks(wf)}
-    rows = session.execute(
+    rows = [] if fresh else session.execute(
         select(HumanTask).where(HumanTask.instance_id == instance.id, HumanTask.status.in_(LIVE_STATUSES))
     ).scalars().all()
     open_guids = {r.task_guid for r in rows}
@@ -245,9 +246,11 @@ def project_human_tasks(
     if created:
         session.flush()
         for nt in created:
-            principals = dict(principals_for(session, instance, nt.task))
+            undelegated: set[int] = set()
+            principals = dict(principals_for(session, instance, nt.task, now=now, undelegated=undelegated))
             nt.assigned = list(principals)
-            final = apply_delegations(session, instance, principals, now, nt.row, events if events is not None else [])
+            final = apply_delegations(session, instance, principals, now, nt.row, events if events is not None else [],
+                                      undelegated)
             for principal, any_region in final.items():
                 session.add(TaskCandidate(task_id=nt.row.id, principal=principal, any_region=any_region))
                 if principal.startswith("user:"):

@@ -192,9 +192,10 @@ def path_taken(wf: BpmnWorkflow, known: dict[str, Any] | None) -> dict[str, Any]
 def _finish_step(
     session: Session, instance: ProcessInstance, wf: BpmnWorkflow, model_meta: dict[str, Any],
     events: list[PendingEvent], failure: EngineFailure | None, actor: str, *,
-    completed_guid: str | None = None, now: Any, reindex_waits: bool = False,
+    completed_guid: str | None = None, now: Any, reindex_waits: bool = False, fresh: bool = False,
 ) -> Step:
-    """Persist one advance: state, status, metadata, task rows, timers and audit, in one flush."""
+    """Persist one advance: state, status, metadata, task rows, timers and audit, in one flush.
+    `fresh`: the request was created by this step (it has no task rows yet)."""
     created: list[HumanTask] = []
     parsed = _PARSED.get(wf)
 
@@ -203,7 +204,7 @@ def _finish_step(
 
     for _ in range(MAX_AUTO_SKIPS):
         new = project_human_tasks(session, instance, wf, now=now, completed_guid=completed_guid, events=events,
-                                  prepare=prepare)
+                                  prepare=prepare, fresh=fresh and not created)
         for nt in new:
             events.append(PendingEvent("task_created", "system", {"task": nt.row.name, "lane": nt.row.lane},
                                        task_guid=nt.row.task_guid, bpmn_id=nt.row.bpmn_id))
@@ -276,7 +277,8 @@ def start_instance(
     events = [PendingEvent("instance_started", actor.username, {
         "model_id": model.id, "version": parsed.number, "content_hash": parsed.content_hash, "data": data or {},
     })]
-    return _finish_step(session, instance, wf, parsed.meta or {}, events, failure, actor.username, now=now)
+    return _finish_step(session, instance, wf, parsed.meta or {}, events, failure, actor.username, now=now,
+                        fresh=True)
 
 
 _LONG_AGO = "2000-01-01T00:00:00+00:00"
