@@ -110,6 +110,58 @@ class ExportOut(Schema):
     finished_at = fields.DateTime(allow_none=True)
 
 
+class TimestampOut(Schema):
+    time = fields.String(allow_none=True, metadata={"description": "ISO 8601"})
+    intact = fields.Boolean()
+    valid = fields.Boolean()
+    trusted = fields.Boolean()
+    tsa = fields.String(allow_none=True, metadata={"description": "the time-stamping authority's certificate subject"})
+    ok = fields.Boolean()
+
+
+class SignatureReportOut(Schema):
+    field_name = fields.String()
+    kind = fields.String(metadata={"description": "signature or document-timestamp"})
+    revision = fields.Integer(metadata={"description": "PDF revision (0-based) the signature belongs to"})
+    signer = fields.String(allow_none=True)
+    signer_sha256 = fields.String(allow_none=True)
+    intact = fields.Boolean()
+    valid = fields.Boolean()
+    trusted = fields.Boolean()
+    signing_time = fields.String(allow_none=True, metadata={"description": "ISO 8601, as claimed by the signer"})
+    timestamp = fields.Nested(TimestampOut, allow_none=True)
+    coverage = fields.String(allow_none=True)
+    modification_level = fields.String(allow_none=True)
+    subfilter = fields.String(allow_none=True)
+    ades_indication = fields.String(allow_none=True)
+    problems = fields.List(fields.String())
+    ok = fields.Boolean()
+
+
+class RecordAuditOut(Schema):
+    checked = fields.Boolean(metadata={"description": "false when the PDF carries no request facts to check"})
+    instance_id = fields.Integer()
+    matches = fields.Boolean(metadata={"description": "the record's chain head is in this system's audit log"})
+    current = fields.Boolean(metadata={"description": "the record covers the request's newest event"})
+    chain_intact = fields.Boolean()
+    reason = fields.String(allow_none=True)
+    problems = fields.List(fields.String())
+
+
+class RecordVerdictOut(Schema):
+    ok = fields.Boolean(metadata={"description": "signatures valid and trusted, and the audit chain matches"})
+    reason = fields.String(allow_none=True, metadata={"description": "the first problem found"})
+    level = fields.String(allow_none=True, metadata={"description": "PAdES baseline level: B-B, B-T, B-LT or B-LTA"})
+    signatures = fields.List(fields.Nested(SignatureReportOut))
+    document_timestamps = fields.List(fields.Nested(SignatureReportOut))
+    dss = fields.Dict(keys=fields.String(), values=fields.Integer(), allow_none=True)
+    record = fields.Dict(allow_none=True, metadata={"description": "the facts embedded in the signed record"})
+    problems = fields.List(fields.String())
+    chain_head = fields.String(allow_none=True)
+    instance_id = fields.Raw(allow_none=True)
+    audit = fields.Nested(RecordAuditOut)
+
+
 _NAME = "the person's display name (their username when they have none)"
 
 

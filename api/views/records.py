@@ -9,7 +9,7 @@ from api.auth import login_required, require_user
 from api.background import enqueue
 from api.blueprint import Blueprint
 from api.db import db
-from api.schemas import ExportIn, ExportOut
+from api.schemas import ExportIn, ExportOut, RecordVerdictOut
 from api.views.common import engine_ctx
 from engine.errors import BadRequest
 from engine.instances import service
@@ -58,7 +58,7 @@ def ca_pem() -> Response:
 
 @blp.route("/records/verify", methods=["POST"])
 @login_required
-@blp.response(200)
+@blp.response(200, RecordVerdictOut)
 def verify() -> dict[str, Any]:
     """Upload a PDF (multipart field `file`, or the raw body as application/pdf): the verdict on
     its signatures (intact, valid, trusted, timestamp, LTA) and on its audit chain head."""

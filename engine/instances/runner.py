@@ -12,7 +12,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinitio
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import select, update
+from sqlalchemy import String, cast, func, select, update
 from sqlalchemy.orm import Session
 
 from engine import sla_calendar
@@ -213,20 +213,22 @@ class NewTask:
 def project_human_tasks(
     session: Session, instance: ProcessInstance, wf: BpmnWorkflow, *, now: dt.datetime,
     completed_guid: str | None = None, events: list[PendingEvent] | None = None,
-    prepare: Callable[[HumanTask, Any], None] | None = None, fresh: bool = False,
+    prepare: Callable[[HumanTask, Any], None] | None = None, live: dict[int, str] | None = None,
 ) -> list[NewTask]:
     """Make the open human_task rows equal the READY user/manual tasks; new rows get their
     candidates (delegations applied, each recorded in `events`). `prepare(row, task)` fills
-    derived columns of a new row before it is inserted (one INSERT, no UPDATE after). `fresh`:
-    the request was created in this transaction, so it has no rows yet."""
+    derived columns of a new row before it is inserted (one INSERT, no UPDATE after). `live`:
+    the request's live rows (id -> task guid) when the caller read them in this transaction
+    (`live_rows_column`; {} for a request created in it), else they are read here."""
     ready = {str(t.id): t for t in ready_human_tasks(wf)}
-    rows = [] if fresh else session.execute(
-        select(HumanTask).where(HumanTask.instance_id == instance.id, HumanTask.status.in_(LIVE_STATUSES))
-    ).scalars().all()
-    open_guids = {r.task_guid for r in rows}
-    for r in rows:
-        if r.task_guid not in ready and r.task_guid != completed_guid:
-            r.status, r.completed_at = CANCELLED, now
+    if live is None:
+        live = {i: guid for i, guid in session.execute(select(HumanTask.id, HumanTask.task_guid).where(
+            HumanTask.instance_id == instance.id, HumanTask.status.in_(LIVE_STATUSES)))}
+    open_guids = set(live.values())
+    gone = [i for i, guid in live.items() if guid not in ready and guid != completed_guid]
+    if gone:
+        session.execute(update(HumanTask).where(HumanTask.id.in_(gone), HumanTask.status.in_(LIVE_STATUSES))
+                        .values(status=CANCELLED, completed_at=now).execution_options(synchronize_session="fetch"))
     created: list[NewTask] = []
     for guid, task in ready.items():
         if guid in open_guids:
@@ -258,6 +260,31 @@ def project_human_tasks(
                                              title=f"新待办：{nt.row.name}", body=instance.title,
                                              instance_id=instance.id, task_id=nt.row.id))
     return created
+
+
+_SEP = "\x1f"
+
+
+def live_rows_column() -> Any:
+    """SQL column of a query on human_task: the live rows of the row's request as "id:guid"
+    items, so the query that loads a task also tells `project_human_tasks` (`live_rows`) what
+    the request has open."""
+    other = HumanTask.__table__.alias("live")
+    item = cast(other.c.id, String) + ":" + other.c.task_guid
+    return (select(func.aggregate_strings(item, _SEP))
+            .where(other.c.instance_id == HumanTask.instance_id, other.c.status.in_(LIVE_STATUSES))
+            .scalar_subquery())
+
+
+def live_rows(value: str | None, *, besides: int | None = None) -> dict[int, str]:
+    """The value of `live_rows_column` as id -> guid, without the row `besides` (the one the
+    caller is closing)."""
+    out = {}
+    for item in (value or "").split(_SEP) if value else []:
+        row_id, _, guid = item.partition(":")
+        if int(row_id) != besides:
+            out[int(row_id)] = guid
+    return out
 
 
 def sync_message_waits(session: Session, instance: ProcessInstance, wf: BpmnWorkflow) -> None:

@@ -45,6 +45,8 @@ from engine.instances.runner import (
     NewTask,
     extract_metadata,
     failure_from,
+    live_rows,
+    live_rows_column,
     parsed_version,
     project_human_tasks,
     ready_human_tasks,
@@ -192,10 +194,11 @@ def path_taken(wf: BpmnWorkflow, known: dict[str, Any] | None) -> dict[str, Any]
 def _finish_step(
     session: Session, instance: ProcessInstance, wf: BpmnWorkflow, model_meta: dict[str, Any],
     events: list[PendingEvent], failure: EngineFailure | None, actor: str, *,
-    completed_guid: str | None = None, now: Any, reindex_waits: bool = False, fresh: bool = False,
+    completed_guid: str | None = None, now: Any, reindex_waits: bool = False, live: dict[int, str] | None = None,
 ) -> Step:
     """Persist one advance: state, status, metadata, task rows, timers and audit, in one flush.
-    `fresh`: the request was created by this step (it has no task rows yet)."""
+    `live`: the request's live task rows as the caller read them in this transaction (see
+    `project_human_tasks`; {} for a request this step created)."""
     created: list[HumanTask] = []
     parsed = _PARSED.get(wf)
 
@@ -204,7 +207,7 @@ def _finish_step(
 
     for _ in range(MAX_AUTO_SKIPS):
         new = project_human_tasks(session, instance, wf, now=now, completed_guid=completed_guid, events=events,
-                                  prepare=prepare, fresh=fresh and not created)
+                                  prepare=prepare, live=None if created else live)
         for nt in new:
             events.append(PendingEvent("task_created", "system", {"task": nt.row.name, "lane": nt.row.lane},
                                        task_guid=nt.row.task_guid, bpmn_id=nt.row.bpmn_id))
@@ -278,7 +281,7 @@ def start_instance(
         "model_id": model.id, "version": parsed.number, "content_hash": parsed.content_hash, "data": data or {},
     })]
     return _finish_step(session, instance, wf, parsed.meta or {}, events, failure, actor.username, now=now,
-                        fresh=True)
+                        live={})
 
 
 _LONG_AGO = "2000-01-01T00:00:00+00:00"
@@ -436,8 +439,8 @@ def _check_actionable(row: HumanTask, mine: bool, statuses: tuple[str, ...] = ()
 def complete_task(
     session: Session, ctx: EngineContext, *, task_id: int, actor: User, data: Any
 ) -> Step:
-    row, instance, mine, (drafts,) = _task_for(session, actor, task_id,
-                                               exists().where(TaskDraft.task_id == HumanTask.id))
+    row, instance, mine, (drafts, live) = _task_for(session, actor, task_id,
+                                                    exists().where(TaskDraft.task_id == HumanTask.id), live_rows_column())
     _check_actionable(row, mine)
     if row.kind == ADDED:
         from engine.instances.addsign import answer
@@ -446,16 +449,18 @@ def complete_task(
     wf, parsed = load_workflow(session, ctx, instance, actor)
     task = ready_task(wf, row)
     submitted = validate_form(session, actor, form_of(parsed, task), data)
-    return apply_submission(session, ctx, instance, wf, row, task, actor, submitted, drafts=bool(drafts))
+    return apply_submission(session, ctx, instance, wf, row, task, actor, submitted, drafts=bool(drafts),
+                            live=live_rows(live, besides=row.id))
 
 
 def apply_submission(
     session: Session, ctx: EngineContext, instance: ProcessInstance, wf: BpmnWorkflow, row: HumanTask, task: Any,
     actor: User, submitted: dict[str, Any], *, from_status: str = OPEN, events: list[PendingEvent] | None = None,
-    drafts: bool = True,
+    drafts: bool = True, live: dict[int, str] | None = None,
 ) -> Step:
     """Run the READY task with validated data as `actor`, close its row and advance the request.
-    `drafts=False`: the caller knows the task has no saved drafts (nothing to delete)."""
+    `drafts=False`: the caller knows the task has no saved drafts (nothing to delete); `live`: the
+    request's other live rows, read with the task (see `project_human_tasks`)."""
     task.data.update(submitted)
     now = ctx.clock()
     failure: EngineFailure | None = None
@@ -479,7 +484,7 @@ def apply_submission(
     events = [*(events or []), PendingEvent("task_completed", actor.username, {"task": row.name, "data": submitted},
                                             task_guid=row.task_guid, bpmn_id=row.bpmn_id)]
     return _finish_step(session, instance, wf, version_meta(session, instance, wf), events, failure, actor.username,
-                        completed_guid=row.task_guid, now=now)
+                        completed_guid=row.task_guid, now=now, live=live)
 
 
 def withdraw(session: Session, ctx: EngineContext, *, instance_id: int, actor: User, reason: str = "") -> Step:

@@ -162,3 +162,44 @@ def test_state_serialization_is_safe_from_several_threads(app: Any, deployed: An
     for t in threads:
         t.join()
     assert len(outputs) == 240 and all(o == reference for o in outputs)
+
+
+PARALLEL_TERMINATE_BPMN = """<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d" targetNamespace="t">
+  <bpmn:process id="race" isExecutable="true">
+    <bpmn:startEvent id="start"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:parallelGateway id="split"><bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>fa</bpmn:outgoing><bpmn:outgoing>fb</bpmn:outgoing></bpmn:parallelGateway>
+    <bpmn:userTask id="a" name="甲"><bpmn:incoming>fa</bpmn:incoming><bpmn:outgoing>fa2</bpmn:outgoing></bpmn:userTask>
+    <bpmn:userTask id="b" name="乙"><bpmn:incoming>fb</bpmn:incoming><bpmn:outgoing>fb2</bpmn:outgoing></bpmn:userTask>
+    <bpmn:endEvent id="stop"><bpmn:incoming>fa2</bpmn:incoming><bpmn:terminateEventDefinition/></bpmn:endEvent>
+    <bpmn:endEvent id="end"><bpmn:incoming>fb2</bpmn:incoming></bpmn:endEvent>
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="split"/>
+    <bpmn:sequenceFlow id="fa" sourceRef="split" targetRef="a"/>
+    <bpmn:sequenceFlow id="fb" sourceRef="split" targetRef="b"/>
+    <bpmn:sequenceFlow id="fa2" sourceRef="a" targetRef="stop"/>
+    <bpmn:sequenceFlow id="fb2" sourceRef="b" targetRef="end"/>
+  </bpmn:process>
+</bpmn:definitions>"""
+
+
+def test_completing_one_branch_closes_the_rows_the_workflow_no_longer_waits_for(app: Any, deployed: Any, session: Any) -> None:
+    """A terminate end event on one branch ends the request: the other branch's open task is
+    cancelled in the same step (its row was read with the completed task, not after)."""
+    deploy(session, model_id="test/race", actor="t", files={
+        "race.bpmn": PARALLEL_TERMINATE_BPMN,
+        "process_model.json": json.dumps({"display_name": "race", "primary_file_name": "race.bpmn",
+                                          "primary_process_id": "race"}),
+    })
+    session.commit()
+    user = get_user_by_username(session, "east_ops")
+    inst = service.start_instance(session, _ctx(app), model_id="test/race", actor=user).instance
+    session.commit()
+    rows = {t.bpmn_id: t for t in _open(session, inst.id)}
+    assert set(rows) == {"a", "b"}
+    step = service.complete_task(session, _ctx(app), task_id=rows["a"].id, actor=user, data={})
+    session.commit()
+    assert step.instance.status == "complete" and step.created_tasks == []
+    status = dict(session.execute(select(HumanTask.bpmn_id, HumanTask.status).where(HumanTask.instance_id == inst.id)).all())
+    assert status == {"a": "completed", "b": "cancelled"}
+    # The candidacy index follows (migration 0013's trigger): nobody's inbox still lists "b".
+    assert not session.execute(select(TaskCandidate.is_open).where(TaskCandidate.task_id == rows["b"].id)).scalars().first()
